@@ -1,0 +1,184 @@
+"""Command line: ``python3 -m cmk_ilert <command>``.
+
+notify     what the notification script runs (``--bulk`` reads stdin)
+flush      deliver what is due from the outbox (site cron; ``--now`` for admins)
+status     pending events per alert key, dead letters; exit code for a local check
+dry-run    print the request a context would produce, key redacted
+test       send one test alert and its resolve to a real key
+heartbeat  ping an iLert heartbeat URL (site cron), at most once a minute
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Dict, List, Mapping, Optional
+
+from . import __version__
+from .errors import EXIT_OK, EXIT_PERMANENT, EXIT_TEMPORARY, CmkIlertError, ContextError
+from .output import Printer
+
+CRON_LINE = "* * * * * $OMD_ROOT/bin/python3 -m cmk_ilert flush --quiet"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python3 -m cmk_ilert",
+        description="Checkmk notifications to iLert (cmk_ilert %s)." % __version__,
+        epilog="Run '<command> --help' for the options of a command.",
+    )
+    parser.add_argument("--version", action="version", version="cmk_ilert %s" % __version__)
+    sub = parser.add_subparsers(dest="command", metavar="command")
+
+    p = sub.add_parser("notify", help="run as the notification script (reads NOTIFY_* or, with --bulk, stdin)",
+                       description="Deliver the notification in the NOTIFY_* environment, or with --bulk the "
+                                   "notifications on stdin, exactly as Checkmk's notification script does.")
+    p.add_argument("--bulk", action="store_true", help="read a bulk notification from stdin")
+
+    p = sub.add_parser("flush", help="deliver queued events that are due (for the site cron)",
+                       description="Deliver queued events whose retry time has come, oldest first per alert key, "
+                                   "within the rate limit. Meant for the site cron: " + CRON_LINE)
+    p.add_argument("--now", action="store_true",
+                   help="ignore retry backoff and 429 pauses (after an outage is over)")
+    p.add_argument("--max-time", type=float, default=50.0, metavar="SECONDS",
+                   help="stop after this many seconds (default 50, below the cron interval)")
+    p.add_argument("--quiet", action="store_true", help="print only delivered and rejected events")
+
+    p = sub.add_parser("status", help="show the outbox: pending per alert key, dead letters",
+                       description="Summarise the outbox. Exit code 0 OK, 1 events waiting longer than --warn, "
+                                   "2 dead letters or events waiting longer than --crit; --local-check prints "
+                                   "one line in Checkmk's local check format.")
+    p.add_argument("--warn", type=float, default=300.0, metavar="SECONDS", help="default 300")
+    p.add_argument("--crit", type=float, default=3600.0, metavar="SECONDS", help="default 3600")
+    p.add_argument("--local-check", action="store_true", help="print a Checkmk local check line")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = sub.add_parser("dry-run", help="print the request a notification would send (key redacted)",
+                       description="Build the iLert request for a context without sending it. The context comes "
+                                   "from NOTIFY_* variables, or from FILE (JSON object or KEY=value lines, with "
+                                   "or without the NOTIFY_ prefix).")
+    p.add_argument("file", nargs="?", help="context file; '-' for stdin; default: the environment")
+
+    p = sub.add_parser("test", help="send one test alert and its resolve to a real key",
+                       description="Open and resolve a test alert in iLert. The key is read from --key-file, "
+                                   "the password store (--store-id), $ILERT_API_KEY, or a prompt; never from "
+                                   "the command line, where other users could see it.")
+    p.add_argument("--key-file", metavar="FILE", help="file holding the integration key")
+    p.add_argument("--store-id", metavar="ID", help="Checkmk password store id of the key")
+    p.add_argument("--source-type", choices=("checkmk", "api"), default="checkmk")
+    p.add_argument("--url", default="https://api.ilert.com", help="iLert base URL")
+    p.add_argument("--proxy", default=None, help="FROM_ENVIRONMENT (default), NO_PROXY or a proxy URL")
+    p.add_argument("--ignore-ssl", action="store_true")
+    p.add_argument("--timeout", type=float, default=10.0)
+    p.add_argument("--no-resolve", action="store_true", help="leave the test alert open")
+
+    p = sub.add_parser("heartbeat", help="ping an iLert heartbeat URL (for the site cron)",
+                       description="Ping an iLert heartbeat monitor, at most once per --min-interval, and only "
+                                   "while the outbox is healthy, so iLert alerts when this site can no longer "
+                                   "notify. The URL holds a key: it is never printed.")
+    p.add_argument("url", nargs="?", help="heartbeat URL, or set $ILERT_HEARTBEAT_URL")
+    p.add_argument("--min-interval", type=float, default=60.0, metavar="SECONDS")
+    p.add_argument("--max-pending-age", type=float, default=900.0, metavar="SECONDS",
+                   help="skip the ping while an event waits longer than this (default 900)")
+    p.add_argument("--timeout", type=float, default=10.0)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None, environ: Optional[Mapping[str, str]] = None) -> int:
+    env = os.environ if environ is None else environ
+    printer = Printer()
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, --version, usage errors
+        return int(exc.code or 0)
+    if not args.command:
+        build_parser().print_help()
+        return EXIT_OK
+    try:
+        if args.command == "notify":
+            from .script import main as script_main
+
+            return script_main(["--bulk"] if args.bulk else [], env)
+        if args.command == "flush":
+            from .runner import deliver_due
+
+            return deliver_due(env, printer, args.max_time, force=args.now, quiet=args.quiet)
+        if args.command == "status":
+            from .status import run_status
+
+            return run_status(env, printer, args.warn, args.crit, args.local_check, args.json)
+        if args.command == "dry-run":
+            return _dry_run(args.file, env, printer)
+        if args.command == "test":
+            from .selftest import run_test
+
+            return run_test(args, env, printer)
+        if args.command == "heartbeat":
+            from .heartbeat import run_heartbeat
+
+            return run_heartbeat(args, env, printer)
+    except CmkIlertError as exc:
+        printer.line("error: %s" % exc)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return EXIT_TEMPORARY
+    except Exception as exc:  # noqa: BLE001
+        printer.line("internal error (%s)" % type(exc).__name__)
+        return EXIT_PERMANENT
+    return EXIT_PERMANENT
+
+
+def read_context_file(path: str) -> Dict[str, str]:
+    try:
+        if path == "-":
+            text = sys.stdin.read()
+        else:
+            with open(path, "r", encoding="utf-8") as handle:
+                text = handle.read()
+    except OSError as exc:
+        raise ContextError("cannot read %s (%s)" % (path, type(exc).__name__)) from None
+    values: Dict[str, str] = {}
+    stripped = text.lstrip()
+    if stripped.startswith("{"):
+        try:
+            loaded = json.loads(text)
+        except ValueError:
+            raise ContextError("%s is not valid JSON" % path) from None
+        values = {str(k): str(v) for k, v in loaded.items()}
+    else:
+        for line in text.splitlines():
+            key, sep, value = line.partition("=")
+            if sep and key.strip() and not key.lstrip().startswith("#"):
+                values[key.strip()] = value
+    return {(k[7:] if k.startswith("NOTIFY_") else k): v for k, v in values.items()}
+
+
+def _dry_run(path: Optional[str], env: Mapping[str, str], printer: Printer) -> int:
+    from .context import NotificationContext, from_environ
+    from .mapping import Ignored, map_notification
+    from .params import parse_settings
+    from .wire import build
+
+    ctx = NotificationContext(read_context_file(path)) if path else from_environ(env)
+    values = dict(ctx.values)
+    placeholder = False
+    if not any(k.startswith("PARAMETER_ILERT_API_KEY") for k in values):
+        values["PARAMETER_ILERT_API_KEY"] = "dry-run-placeholder-key"
+        placeholder = True
+    settings = parse_settings(values)
+    printer.add_secrets(settings.secrets())
+    ctx = NotificationContext(values)
+    mapped = map_notification(ctx, settings)
+    if isinstance(mapped, Ignored):
+        printer.line("%s %s: ignored (%s); nothing would be sent" % (mapped.notification_type, mapped.alert_key,
+                                                                   mapped.reason))
+        return EXIT_OK
+    request = build(mapped, ctx, settings)
+    document = {"method": "POST", "url": request.url, "body": request.body,
+                "headers": {"Content-Type": "application/json", "User-Agent": "cmk_ilert/" + __version__}}
+    if placeholder:
+        document["note"] = "no ilert_api_key in the context: a placeholder key was used"
+    printer.raw(json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True))
+    return EXIT_OK

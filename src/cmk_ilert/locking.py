@@ -1,0 +1,46 @@
+"""Advisory file locks (``fcntl.flock``) that never block for long."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from typing import Optional
+
+
+class FileLock:
+    """An exclusive flock on ``path``; ``acquire(wait)`` polls at most ``wait`` seconds."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._fd: Optional[int] = None
+
+    def acquire(self, wait: float = 0.0) -> bool:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        deadline = time.monotonic() + max(0.0, wait)
+        delay = 0.005
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    return False
+                time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+                delay = min(delay * 2, 0.1)
+                continue
+            self._fd = fd
+            return True
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing drops the flock
+            self._fd = None
+
+    def __enter__(self) -> "FileLock":
+        if self._fd is None:
+            self.acquire(wait=3600.0)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()

@@ -1,0 +1,240 @@
+"""Checkmk notification -> iLert event (pure; the contract's Event mapping).
+
+| NOTIFICATIONTYPE        | iLert                                  |
+|-------------------------|----------------------------------------|
+| PROBLEM                 | ALERT                                  |
+| RECOVERY                | RESOLVE                                |
+| ACKNOWLEDGEMENT         | ACCEPT (author and comment travel)     |
+| CUSTOM                  | ALERT with ``forward_custom``, else ignored |
+| FLAPPING*, DOWNTIME*, ALERTHANDLER*, anything else | ignored     |
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple, Union
+
+from .context import NotificationContext
+from .params import Settings, UrlPrefix
+from .text import bound, is_unresolved_macro, one_line, paragraphs, render
+
+ALERT, ACCEPT, RESOLVE = "ALERT", "ACCEPT", "RESOLVE"
+
+MAX_SUMMARY = 250
+MAX_DETAILS = 16000
+MAX_FIELD = 2000
+MAX_PERFDATA = 4000
+MAX_LABELS = 50
+MAX_ALERT_KEY = 200
+_KEY_HASH_LEN = 16
+
+_HIGH_STATES = frozenset(("CRITICAL", "CRIT", "DOWN", "UNREACHABLE", "UNREACH", "UNRE"))
+
+
+class Link(NamedTuple):
+    href: str
+    text: str
+
+
+class Comment(NamedTuple):
+    creator: str
+    content: str
+
+
+class Event(NamedTuple):
+    """What iLert should learn; independent of the wire format."""
+
+    event_type: str
+    alert_key: str
+    summary: str
+    notification_type: str
+    details: str = ""
+    priority: Optional[str] = None
+    links: Tuple[Link, ...] = ()
+    comments: Tuple[Comment, ...] = ()
+    labels: Tuple[Tuple[str, str], ...] = ()
+    custom_details: Tuple[Tuple[str, Any], ...] = ()
+    routing_key: Optional[str] = None
+
+
+class Ignored(NamedTuple):
+    """A notification that by design sends nothing (exit 0, one log line)."""
+
+    notification_type: str
+    alert_key: str
+    reason: str
+
+
+def map_notification(ctx: NotificationContext, settings: Settings) -> Union[Event, Ignored]:
+    ntype = ctx.notification_type
+    key = alert_key(ctx)
+    upper = ntype.upper()
+    if upper == "PROBLEM":
+        event_type = ALERT
+    elif upper == "RECOVERY":
+        event_type = RESOLVE
+    elif upper == "ACKNOWLEDGEMENT":
+        event_type = ACCEPT
+    elif upper == "CUSTOM":
+        if not settings.forward_custom:
+            return Ignored(ntype, key, "CUSTOM notifications are ignored (enable forward_custom to send them)")
+        event_type = ALERT
+    elif upper.startswith(("FLAPPING", "DOWNTIME", "ALERTHANDLER")):
+        return Ignored(ntype, key, "%s notifications are not sent to iLert" % (ntype.split(" ")[0] or "this"))
+    else:
+        return Ignored(ntype or "(none)", key, "unknown notification type, nothing sent")
+    return _event(ctx, settings, event_type, key)
+
+
+def _event(ctx: NotificationContext, settings: Settings, event_type: str, key: str) -> Event:
+    values = ctx.values
+    service = ctx.is_service
+    summary_tpl = settings.summary_service if service else settings.summary_host
+    details_tpl = settings.details_service if service else settings.details_host
+    if not values.get("HOSTALIAS", "").strip():
+        values = dict(values, HOSTALIAS=values.get("HOSTNAME", ""))
+    summary = bound(one_line(render(summary_tpl, values)), MAX_SUMMARY) or bound(key, MAX_SUMMARY)
+    details = bound(paragraphs(render(details_tpl, values)), MAX_DETAILS)
+    comments: Tuple[Comment, ...] = ()
+    if event_type == ACCEPT or ctx.notification_type.upper() == "CUSTOM":
+        author, comment = _author_comment(ctx, service)
+        if comment or author:
+            comments = (Comment(author or "Checkmk", comment or "Acknowledged in Checkmk"),)
+    return Event(
+        event_type=event_type,
+        alert_key=key,
+        summary=summary,
+        notification_type=ctx.notification_type,
+        details=details if event_type == ALERT else "",
+        priority=resolve_priority(ctx, settings.priority) if event_type == ALERT else None,
+        links=links(ctx, settings.url_prefix),
+        comments=comments,
+        labels=labels(ctx),
+        custom_details=tuple(custom_details(ctx).items()),
+        routing_key=settings.routing_key if event_type == ALERT else None,
+    )
+
+
+def _author_comment(ctx: NotificationContext, service: bool) -> Tuple[str, str]:
+    prefix = "SERVICE" if service else "HOST"
+    author = ctx.get("NOTIFICATIONAUTHORALIAS") or ctx.get("NOTIFICATIONAUTHOR") or ctx.get(prefix + "ACKAUTHOR")
+    comment = ctx.get("NOTIFICATIONCOMMENT") or ctx.get(prefix + "ACKCOMMENT")
+    return bound(one_line(author), 200), bound(paragraphs(comment), MAX_FIELD)
+
+
+def state(ctx: NotificationContext) -> str:
+    return ctx.get("SERVICESTATE" if ctx.is_service else "HOSTSTATE").strip().upper()
+
+
+def resolve_priority(ctx: NotificationContext, configured: str) -> str:
+    if configured in ("HIGH", "LOW"):
+        return configured
+    return "HIGH" if state(ctx) in _HIGH_STATES else "LOW"
+
+
+def alert_key(ctx: NotificationContext) -> str:
+    """``cmk/<site>/<host>[/<service>]``, case-folded, bounded (hash tail when long).
+
+    Never the address, never problem ids: the same object always maps to the
+    same iLert alert, whatever changed between PROBLEM and RECOVERY.
+    """
+    site = _plain(ctx.get("OMD_SITE")) or "-"
+    host = _plain(ctx.get("HOSTNAME")) or "-"
+    parts = ["cmk", site, host]
+    if ctx.is_service:
+        parts.append(_plain(ctx.get("SERVICEDESC")) or "-")
+    key = "/".join(parts).casefold()
+    if len(key) <= MAX_ALERT_KEY:
+        return key
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:_KEY_HASH_LEN]
+    return key[: MAX_ALERT_KEY - _KEY_HASH_LEN - 1] + "~" + digest
+
+
+def _plain(value: str) -> str:
+    if is_unresolved_macro(value):
+        return ""
+    return " ".join(value.split())
+
+
+def base_url(ctx: NotificationContext, prefix: Optional[UrlPrefix]) -> Optional[str]:
+    """The site's GUI base (``https://host/site``) from any URL-prefix shape."""
+    if prefix is None:
+        return None
+    if prefix.mode == "automatic":
+        host = ctx.get("MONITORING_HOST").strip()
+        site = ctx.get("OMD_SITE").strip()
+        if not host or not site:
+            return None
+        return "%s://%s/%s" % (prefix.value, host, site)
+    base = prefix.value.rstrip("/")
+    if base.endswith("/check_mk"):
+        base = base[: -len("/check_mk")]
+    return base
+
+
+def links(ctx: NotificationContext, prefix: Optional[UrlPrefix]) -> Tuple[Link, ...]:
+    base = base_url(ctx, prefix)
+    if base is None:
+        return ()
+    found: List[Link] = []
+    host_url = ctx.get("HOSTURL").strip()
+    if host_url.startswith("/"):
+        found.append(Link(base + host_url, "Host %s in Checkmk" % _plain(ctx.get("HOSTNAME"))))
+    service_url = ctx.get("SERVICEURL").strip()
+    if ctx.is_service and service_url.startswith("/"):
+        found.append(Link(base + service_url, "Service %s in Checkmk" % _plain(ctx.get("SERVICEDESC"))))
+    return tuple(found)
+
+
+def labels(ctx: NotificationContext) -> Tuple[Tuple[str, str], ...]:
+    """Checkmk host and service labels (service labels win on a clash)."""
+    found: Dict[str, str] = {}
+    for prefix in ("HOSTLABEL_", "SERVICELABEL_"):
+        if prefix == "SERVICELABEL_" and not ctx.is_service:
+            continue
+        for key, value in ctx.values.items():
+            if key.startswith(prefix) and key != prefix:
+                found[bound(key[len(prefix):], 255)] = bound(value, 255)
+    return tuple(sorted(found.items())[:MAX_LABELS])
+
+
+def custom_details(ctx: NotificationContext) -> Dict[str, Any]:
+    """Structured facts for iLert's customDetails: site, host, service, states, ids."""
+    service = ctx.is_service
+    pre = "SERVICE" if service else "HOST"
+    get = ctx.get
+    out: Dict[str, Any] = {
+        "source": "checkmk",
+        "site": get("OMD_SITE"),
+        "monitoring_host": get("MONITORING_HOST"),
+        "host": get("HOSTNAME"),
+        "host_alias": get("HOSTALIAS"),
+        "host_address": get("HOSTADDRESS"),
+        "what": "SERVICE" if service else "HOST",
+        "notification_type": ctx.notification_type,
+        "state": get(pre + "STATE"),
+        "previous_hard_state": get("PREVIOUS" + pre + "HARDSTATE"),
+        "problem_id": get(pre + "PROBLEMID"),
+        "last_problem_id": get("LAST" + pre + "PROBLEMID"),
+        "notification_number": get(pre + "NOTIFICATIONNUMBER"),
+        "output": get(pre + "OUTPUT"),
+        "perfdata": get(pre + "PERFDATA"),
+        "host_tags": get("HOSTTAGS"),
+        "date": get("LONGDATETIME"),
+    }
+    if service:
+        out["service"] = get("SERVICEDESC")
+    for key in ("EC_ID", "EC_RULE_ID", "EC_PRIORITY", "EC_FACILITY", "EC_PHASE"):
+        if get(key):
+            out[key.lower()] = get(key)
+    problem_id = get(pre + "PROBLEMID")
+    if problem_id.startswith("notify_test_"):
+        out["test_notification"] = True
+    cleaned: Dict[str, Any] = {}
+    for key, value in out.items():
+        if isinstance(value, str):
+            if is_unresolved_macro(value) or not value:
+                continue
+            value = bound(one_line(value), MAX_PERFDATA if key == "perfdata" else MAX_FIELD)
+        cleaned[key] = value
+    return cleaned

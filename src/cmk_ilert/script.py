@@ -1,0 +1,41 @@
+"""Entry point of the notification script Checkmk runs (kept import-light:
+no argparse, no requests until an event really has to be sent)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import List, Mapping, Optional
+
+from .errors import EXIT_PERMANENT, CmkIlertError
+from .output import Printer
+
+
+def main(argv: Optional[List[str]] = None, environ: Optional[Mapping[str, str]] = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    env = os.environ if environ is None else environ
+    printer = Printer()
+    try:
+        from .context import from_environ, parse_bulk
+        from .runner import run_notify
+
+        if "--bulk" in args:
+            data = sys.stdin.buffer.read().decode("utf-8", "replace")
+            _, contexts = parse_bulk(data)
+            if not contexts:
+                printer.line("bulk call without notifications, nothing to do")
+                return 0
+            return run_notify(contexts, env, printer, bulk=True)
+        return run_notify([from_environ(env)], env, printer)
+    except CmkIlertError as exc:
+        printer.line("error: %s" % exc)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        printer.line("interrupted")
+        return 1
+    except BaseException as exc:  # noqa: BLE001 - never a traceback in notify.log
+        if isinstance(exc, SystemExit) and isinstance(exc.code, int):
+            return exc.code
+        printer.line("internal error (%s): please report this; events already queued will be retried by flush"
+                     % type(exc).__name__)
+        return EXIT_PERMANENT

@@ -1,0 +1,82 @@
+"""Pure text helpers: ``$MACRO$`` templates and output clean-up for iLert.
+
+Checkmk hands plugin output over with a literal backslash-n between the lines
+of long output, may carry HTML and state markers ``(!)``/``(!!)``, and a Nagios
+core leaves unresolved ``$SERVICE...$`` macros in host notifications
+(peers.md §4 row 17). Everything here is a pure function of its input.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Mapping
+
+_MACRO = re.compile(r"\$([A-Z][A-Z0-9_]*)\$")
+_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>")
+_BLANK_RUNS = re.compile(r"\n{3,}")
+_EMPTY_BRACKETS = re.compile(r"\s*\(\s*(?:,\s*)*\)")
+_MARKERS = (("(!!)", "[CRIT]"), ("(!)", "[WARN]"), ("(?)", "[UNKN]"), ("(.)", "[OK]"))
+ELLIPSIS = "\u2026"
+
+
+def render(template: str, context: Mapping[str, str]) -> str:
+    """Replace ``$KEY$`` by the context value; unknown macros become ''.
+
+    A template line whose macros all came out empty is dropped, and empty
+    brackets left by missing values vanish, so that a test notification
+    without an address reads "Host: web01", not "Host: web01 (, )".
+    """
+    lines = []
+    for line in decode_newlines(template).split("\n"):
+        names = _MACRO.findall(line)
+        if names and not any(context.get(name, "").strip() for name in names):
+            continue
+        rendered = _MACRO.sub(lambda m: context.get(m.group(1), ""), line)
+        if names:
+            rendered = _EMPTY_BRACKETS.sub("", rendered)
+        lines.append(rendered)
+    return "\n".join(lines)
+
+
+def decode_newlines(text: str) -> str:
+    """Checkmk's literal ``\\n`` (backslash + n) -> a real newline."""
+    return text.replace("\\n", "\n") if "\\n" in text else text
+
+
+def clean(text: str) -> str:
+    """Readable plain text: newlines decoded, HTML tags and leftover macros removed,
+    state markers spelled out, control characters dropped."""
+    text = decode_newlines(text)
+    if "$" in text:
+        text = _MACRO.sub("", text)
+    if "<" in text:
+        text = _TAG.sub("", text)
+    if "&" in text:
+        import html  # rarely needed; keep it off the hot path
+
+        text = html.unescape(text)
+    if "(" in text:
+        for marker, word in _MARKERS:
+            text = text.replace(marker, word)
+    text = "".join(ch for ch in text if ch >= " " or ch in "\n\t")
+    return text
+
+
+def one_line(text: str) -> str:
+    return " ".join(clean(text).split())
+
+
+def paragraphs(text: str) -> str:
+    lines = [" ".join(line.split()) for line in clean(text).split("\n")]
+    return _BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip()
+
+
+def bound(text: str, limit: int) -> str:
+    """At most ``limit`` characters, marking a cut with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    return text[: max(0, limit - 1)].rstrip() + ELLIPSIS
+
+
+def is_unresolved_macro(value: str) -> bool:
+    return bool(value) and _MACRO.fullmatch(value.strip()) is not None

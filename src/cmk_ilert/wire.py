@@ -1,0 +1,102 @@
+"""Event -> the HTTP request iLert expects, in one of two wire formats.
+
+* ``api``: ``POST {api_url}/api/events`` with an iLert event built here; the
+  integration key travels in the body (``integrationKey``).
+* ``checkmk``: ``POST {api_url}/api/v1/events/checkmk-ext/{key}`` with the
+  notification context, the format of Checkmk's native plugin, so an alert
+  source of type Checkmk keeps working. Unlike the native plugin, every
+  parameter except the few iLert reads (priority, summaries, URL prefix) is
+  dropped, and so is any value that contains a secret.
+
+A WireRequest carries the key (body or URL): it is a secret itself and is
+never printed; ``describe()`` gives a safe one-line view.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Mapping, NamedTuple, Sequence
+from urllib.parse import quote
+
+from .context import NotificationContext
+from .mapping import ALERT, Event, base_url, resolve_priority
+from .params import Settings
+from .secret import hint
+
+MAX_CONTEXT_VALUE = 65536
+
+
+class WireRequest(NamedTuple):
+    url: str
+    body: Dict[str, Any]
+    kind: str  # "api" | "checkmk"
+    key_hint: str
+
+    def describe(self) -> str:
+        return "%s endpoint, key %s" % (self.kind, self.key_hint)
+
+
+def build(event: Event, ctx: NotificationContext, settings: Settings) -> WireRequest:
+    if settings.source_type == "api":
+        return api_request(event, settings)
+    return checkmk_request(event, ctx, settings)
+
+
+def api_request(event: Event, settings: Settings) -> WireRequest:
+    key = settings.api_key.reveal()
+    body: Dict[str, Any] = {
+        "integrationKey": key,
+        "eventType": event.event_type,
+        "alertKey": event.alert_key,
+        "summary": event.summary,
+    }
+    if event.details:
+        body["details"] = event.details
+    if event.priority:
+        body["priority"] = event.priority
+    if event.links:
+        body["links"] = [{"href": link.href, "text": link.text} for link in event.links]
+    if event.comments:
+        body["comments"] = [{"creator": c.creator, "content": c.content} for c in event.comments]
+    if event.labels:
+        body["labels"] = dict(event.labels)
+    if event.custom_details:
+        body["customDetails"] = dict(event.custom_details)
+    if event.routing_key and event.event_type == ALERT:
+        body["routingKey"] = event.routing_key
+    return WireRequest(settings.api_url + "/api/events", body, "api", hint(key))
+
+
+# Parameters iLert's checkmk-ext endpoint may read; everything else stays home.
+_FORWARDED_PARAMETERS = ("PARAMETER_ILERT_PRIORITY", "PARAMETER_ILERT_SUMMARY_HOST", "PARAMETER_ILERT_SUMMARY_SERVICE")
+
+
+def checkmk_request(event: Event, ctx: NotificationContext, settings: Settings) -> WireRequest:
+    key = settings.api_key.reveal()
+    secrets = settings.secrets()
+    body = scrub_context(ctx.values, secrets)
+    if event.event_type == ALERT:
+        body["PARAMETER_ILERT_PRIORITY"] = resolve_priority(ctx, settings.priority)
+    summary_key = "PARAMETER_ILERT_SUMMARY_SERVICE" if ctx.is_service else "PARAMETER_ILERT_SUMMARY_HOST"
+    body[summary_key] = event.summary  # rendered here: works whether iLert expands macros or not
+    base = base_url(ctx, settings.url_prefix)
+    if base:
+        body["PARAMETER_URL_PREFIX_MANUAL"] = base + "/check_mk/"
+    if ctx.notification_type.upper() == "CUSTOM":
+        # iLert's Checkmk source only opens alerts for PROBLEM (forward_custom is on here).
+        body["NOTIFICATIONTYPE"] = "PROBLEM"
+        body["CMK_ILERT_NOTIFICATIONTYPE"] = "CUSTOM"
+    url = "%s/api/v1/events/checkmk-ext/%s" % (settings.api_url, quote(key, safe=""))
+    return WireRequest(url, body, "checkmk", hint(key))
+
+
+def scrub_context(values: Mapping[str, str], secrets: Sequence[str]) -> Dict[str, Any]:
+    """The context minus every parameter not on the allow-list and every value
+    that contains a secret; very long values are cut."""
+    out: Dict[str, Any] = {}
+    for name, value in values.items():
+        if name.startswith("PARAMETER") and name not in _FORWARDED_PARAMETERS:
+            continue
+        if any(s in value for s in secrets):
+            continue
+        out[name] = value if len(value) <= MAX_CONTEXT_VALUE else value[:MAX_CONTEXT_VALUE]
+    return out
