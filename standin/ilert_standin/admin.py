@@ -1,0 +1,109 @@
+"""The control API under ``/_standin/`` (not logged, not rate limited, never faulted).
+
+GET  /_standin/health             {"ok": true, "next_window_in": seconds to the next rate window}
+GET  /_standin/log?since=N        request log entries from index N
+GET  /_standin/alerts             all alerts;  GET /_standin/alerts/{id}: one alert
+GET  /_standin/pings              heartbeat pings
+GET  /_standin/faults             pending faults
+POST /_standin/faults             {"faults": [...], "path_prefix": opt, "key": opt}: append
+GET  /_standin/config             current configuration
+POST /_standin/config             {"rate_limit": ..., ...}: change settings
+POST /_standin/reset              clear alerts, pings, log, faults and rate windows
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs
+
+from .faults import FaultQueue, parse_fault
+from .replies import ApiError, Reply
+from .state import State
+
+PREFIX = "/_standin/"
+
+
+def _object(body: Any, json_ok: bool) -> dict[str, Any]:
+    if body is None:
+        return {}
+    if not json_ok or not isinstance(body, dict):
+        raise ApiError(400, "INVALID_INPUT", "the body must be a JSON object")
+    return body
+
+
+def _since(query: str) -> int:
+    values = parse_qs(query).get("since", ["0"])
+    try:
+        return int(values[-1])
+    except ValueError:
+        raise ApiError(400, "INVALID_INPUT", "since must be an integer") from None
+
+
+def _optional_str(body: dict[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    if value is not None and not isinstance(value, str):
+        raise ApiError(400, "INVALID_INPUT", f"{name} must be a string")
+    return value
+
+
+def handle(
+    state: State,
+    faults: FaultQueue,
+    method: str,
+    path: str,
+    query: str,
+    body: Any,
+    json_ok: bool,
+    base_url: str,
+) -> Reply:
+    name = path[len(PREFIX) :]
+    if method in ("GET", "HEAD"):
+        return _read(state, faults, name, query, base_url)
+    if method != "POST":
+        raise ApiError(405, "METHOD_NOT_ALLOWED", f"{method} is not supported here")
+    data = _object(body, json_ok)
+    if name == "faults":
+        specs = data.get("faults", [])
+        if not isinstance(specs, list):
+            raise ApiError(400, "INVALID_INPUT", "faults must be a list")
+        prefix, key = _optional_str(data, "path_prefix"), _optional_str(data, "key")
+        try:
+            parsed = [parse_fault(spec, prefix, key) for spec in specs]
+        except ValueError as exc:
+            raise ApiError(400, "INVALID_INPUT", str(exc)) from None
+        faults.add(parsed)
+        return Reply(200, {"pending": len(faults.pending())})
+    if name == "config":
+        try:
+            state.configure(data)
+        except ValueError as exc:
+            raise ApiError(400, "INVALID_INPUT", str(exc)) from None
+        return Reply(200, state.config.as_json())
+    if name == "reset":
+        faults.clear()
+        state.reset()
+        return Reply(200, {"ok": True})
+    raise ApiError(404, "NOT_FOUND", f"no admin resource {path}")
+
+
+def _read(
+    state: State, faults: FaultQueue, name: str, query: str, base_url: str
+) -> Reply:
+    if name == "health":
+        wait = state.until_next_window(state.clock())
+        return Reply(200, {"ok": True, "next_window_in": wait})
+    if name == "log":
+        return Reply(200, state.log(_since(query)))
+    if name == "alerts":
+        return Reply(200, state.alerts(base_url))
+    if name.startswith("alerts/") and name[7:].isdigit():
+        alert = state.alert(int(name[7:]), base_url)
+        if alert is not None:
+            return Reply(200, alert)
+    if name == "pings":
+        return Reply(200, state.pings())
+    if name == "faults":
+        return Reply(200, [fault.as_json() for fault in faults.pending()])
+    if name == "config":
+        return Reply(200, state.config.as_json())
+    raise ApiError(404, "NOT_FOUND", f"no admin resource /_standin/{name}")

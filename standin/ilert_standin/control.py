@@ -1,0 +1,147 @@
+"""``StandIn``: run the stand-in in this process (a daemon thread) and drive it directly."""
+
+from __future__ import annotations
+
+import ssl
+import threading
+from collections.abc import Iterable
+from types import TracebackType
+from typing import Any
+
+from .faults import FaultSpec, parse_fault
+from .server import App, StandInServer
+from .state import Config, LogEntry, RetryAfterMode, State, checked_changes
+
+_URL_HOSTS = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}
+
+
+class StandIn:
+    """A local iLert stand-in. ``start()`` (or ``with``) binds and serves; state survives
+    ``stop()``/``start()``, which rebinds the same port (for outage tests)."""
+
+    def __init__(
+        self,
+        keys: Iterable[str] = (),
+        unauthorized_keys: Iterable[str] = (),
+        heartbeat_keys: Iterable[str] = (),
+        rate_limit: int = 50,
+        rate_window: float = 60.0,
+        retry_after_mode: RetryAfterMode = "always",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        certfile: str | None = None,
+        keyfile: str | None = None,
+        *,
+        empty_202_body: bool = False,
+        verbose: bool = False,
+    ) -> None:
+        settings = checked_changes(
+            {
+                "keys": list(keys),
+                "unauthorized_keys": list(unauthorized_keys),
+                "heartbeat_keys": list(heartbeat_keys),
+                "rate_limit": rate_limit,
+                "rate_window": rate_window,
+                "retry_after_mode": retry_after_mode,
+                "empty_202_body": empty_202_body,
+            }
+        )
+        self._app = App(State(Config(**settings)), verbose=verbose)
+        self.host = host
+        self._port = port
+        self._ssl: ssl.SSLContext | None = None
+        if certfile is not None:
+            self._ssl = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            self._ssl.load_cert_chain(certfile, keyfile)
+        self._server: StandInServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def url(self) -> str:
+        if not self._port:
+            raise RuntimeError("the stand-in has no port yet: start() it first")
+        scheme = "https" if self._ssl is not None else "http"
+        host = _URL_HOSTS.get(self.host, self.host)
+        if ":" in host:
+            host = f"[{host}]"
+        return f"{scheme}://{host}:{self._port}"
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    def start(self) -> StandIn:
+        if self._server is not None:
+            return self
+        server = StandInServer((self.host, self._port), self._app, self._ssl)
+        self._port = int(server.server_address[1])
+        self._app.base_url = self.url
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            name=f"ilert-standin-{self._port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        if server is None:
+            return
+        self._server = self._thread = None
+        server.shutdown()
+        server.server_close()
+        server.close_connections()
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def __enter__(self) -> StandIn:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- inspection and control --------------------------------------------------------
+    def log(self, since: int = 0) -> list[LogEntry]:
+        return self._app.state.log(since)
+
+    def alerts(self) -> list[dict[str, Any]]:
+        return self._app.state.alerts(self._app.base_url)
+
+    def pings(self) -> list[dict[str, Any]]:
+        return self._app.state.pings()
+
+    def faults(self) -> list[dict[str, str | None]]:
+        return [fault.as_json() for fault in self._app.faults.pending()]
+
+    def config(self) -> dict[str, Any]:
+        return self._app.state.config.as_json()
+
+    def next_window_in(self) -> float:
+        """Seconds until the next rate-limit window starts (windows are aligned for all keys)."""
+        state = self._app.state
+        return state.until_next_window(state.clock())
+
+    def inject(
+        self, *faults: FaultSpec, path_prefix: str | None = None, key: str | None = None
+    ) -> None:
+        self._app.faults.add([parse_fault(spec, path_prefix, key) for spec in faults])
+
+    def configure(self, **changes: Any) -> None:
+        self._app.state.configure(changes)
+
+    def reset(self) -> None:
+        self._app.faults.clear()
+        self._app.state.reset()

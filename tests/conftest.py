@@ -1,0 +1,75 @@
+"""Fixtures shared by every test family: a fake site, the iLert stand-in, the secret scan."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+for extra in (REPO / "standin", REPO / "src", REPO):
+    if str(extra) not in sys.path:
+        sys.path.insert(0, str(extra))
+
+from ilert_standin import StandIn  # noqa: E402
+
+from tests.support.site import (  # noqa: E402
+    KEY_API,
+    KEY_CMK,
+    KEY_UNAUTHORIZED,
+    RECORDED_OUTPUT,
+    SECRETS,
+    SITE_ROOTS,
+    FakeSite,
+    runtime_python,
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: long-running runs (crash trials, storms); deselect with -m 'not slow'")
+    config.addinivalue_line("markers", "runtime: runs the notification script; repeated per site Python by the matrix")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    import subprocess
+
+    out = subprocess.run([runtime_python(), "-c", "import sys, requests; print(sys.version.split()[0], "
+                          "requests.__version__)"], capture_output=True, text=True)
+    return "cmk_ilert runtime under test: %s (Python, requests: %s)" % (runtime_python(), out.stdout.strip())
+
+
+@pytest.fixture
+def standin() -> Iterator[StandIn]:
+    with StandIn(keys=[KEY_API, KEY_CMK], unauthorized_keys=[KEY_UNAUTHORIZED], heartbeat_keys=["il1hbtTESTHEARTBEAT0001"]) as server:
+        yield server
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> FakeSite:
+    return FakeSite(tmp_path / "site")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def secret_scan() -> Iterator[None]:
+    """After the whole session: no fake secret in any output, file name or dead letter."""
+    yield
+    leaks = []
+    for n, text in enumerate(RECORDED_OUTPUT):
+        for secret in SECRETS:
+            if secret in text:
+                leaks.append("run #%d printed %s...: %r" % (n, secret[:6], text[:200]))
+    for root in SITE_ROOTS:
+        if not root.exists():
+            continue
+        for path in root.rglob("*"):
+            for secret in SECRETS:
+                if secret in str(path):
+                    leaks.append("file name %s" % path)
+            if "dead" in path.parts and path.is_file():
+                data = path.read_text(errors="replace")
+                for secret in SECRETS:
+                    if secret in data:
+                        leaks.append("dead letter %s holds a secret" % path)
+    assert not leaks, "secret leak(s):\n" + "\n".join(leaks)
