@@ -20,7 +20,8 @@ from . import __version__
 from .errors import EXIT_OK, EXIT_PERMANENT, EXIT_TEMPORARY, CmkIlertError, ContextError
 from .output import Printer
 
-CRON_LINE = "* * * * * $OMD_ROOT/bin/python3 -m cmk_ilert flush --quiet"
+CRON_LINE = ("* * * * * . $HOME/.profile >/dev/null 2>&1; python3 -m cmk_ilert flush --quiet "
+             ">>$HOME/var/log/cmk_ilert.log 2>&1 (in ~/etc/cron.d/cmk_ilert, then: omd reload crontab)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,7 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Ping an iLert heartbeat monitor, at most once per --min-interval, and only "
                                    "while the outbox is healthy, so iLert alerts when this site can no longer "
                                    "notify. The URL holds a key: it is never printed.")
-    p.add_argument("url", nargs="?", help="heartbeat URL, or set $ILERT_HEARTBEAT_URL")
+    p.add_argument("url", nargs="?", help="heartbeat URL (visible in 'ps': prefer --url-file or $ILERT_HEARTBEAT_URL)")
+    p.add_argument("--url-file", metavar="FILE", help="file holding the heartbeat URL")
     p.add_argument("--min-interval", type=float, default=60.0, metavar="SECONDS")
     p.add_argument("--max-pending-age", type=float, default=900.0, metavar="SECONDS",
                    help="skip the ping while an event waits longer than this (default 900)")

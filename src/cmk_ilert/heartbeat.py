@@ -23,8 +23,14 @@ from .paths import state_dir
 
 def run_heartbeat(args: argparse.Namespace, env: Mapping[str, str], printer: Printer) -> int:
     url = (args.url or env.get("ILERT_HEARTBEAT_URL", "")).strip()
+    if args.url_file:
+        try:
+            with open(args.url_file, "r", encoding="utf-8") as handle:
+                url = handle.read().strip()
+        except OSError as exc:
+            raise ConfigError("cannot read the heartbeat URL file (%s)" % type(exc).__name__) from None
     if not url:
-        raise ConfigError("no heartbeat URL: pass it or set $ILERT_HEARTBEAT_URL")
+        raise ConfigError("no heartbeat URL: use --url-file, $ILERT_HEARTBEAT_URL or the argument")
     printer.add_secrets([url, url.rstrip("/").rsplit("/", 1)[-1]])
     validate_base_url(url, "heartbeat URL")
     outbox = Outbox(state_dir(env))

@@ -33,14 +33,14 @@ DEFAULT_SUMMARY_SERVICE = (
 DEFAULT_DETAILS_HOST = (
     "$HOSTOUTPUT$\n\n$LONGHOSTOUTPUT$\n\n"
     "Host: $HOSTNAME$ ($HOSTALIAS$, $HOSTADDRESS$)\n"
-    "State: $HOSTSTATE$ (previous hard state: $PREVIOUSHOSTHARDSTATE$)\n"
+    "State: $HOSTSTATE$\nPrevious hard state: $PREVIOUSHOSTHARDSTATE$\n"
     "Site: $OMD_SITE$\nTime: $LONGDATETIME$"
 )
 DEFAULT_DETAILS_SERVICE = (
     "$SERVICEOUTPUT$\n\n$LONGSERVICEOUTPUT$\n\n"
     "Host: $HOSTNAME$ ($HOSTALIAS$, $HOSTADDRESS$)\n"
     "Service: $SERVICEDESC$\n"
-    "State: $SERVICESTATE$ (previous hard state: $PREVIOUSSERVICEHARDSTATE$)\n"
+    "State: $SERVICESTATE$\nPrevious hard state: $PREVIOUSSERVICEHARDSTATE$\n"
     "Site: $OMD_SITE$\nTime: $LONGDATETIME$"
 )
 

@@ -18,7 +18,7 @@ import fcntl
 import json
 import os
 import time
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 
 class RateLimiter:
@@ -73,7 +73,7 @@ class _Locked:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self.data: Dict[str, object] = {}
+        self.data: Dict[str, Any] = {}
         self.dirty = False
         self._fd = -1
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Set, Tuple
 
 from .context import NotificationContext
 from .delivery import Deliverer, Result, rate_window
@@ -94,7 +94,7 @@ def run_notify(
     start = time.monotonic()
     deadline = start + NOTIFY_BUDGET
     states: List[str] = []
-    settings_cache: Dict[frozenset, Any] = {}
+    settings_cache: Dict[FrozenSet[Tuple[str, str]], Any] = {}
     with_outbox: List[Prepared] = []
     direct: List[Prepared] = []
     if bulk:
@@ -247,7 +247,7 @@ def deliver_due(
         outbox.prune(now)
         if force:
             _clear_pauses(outbox, deliverer)
-        blocked: set = set()
+        blocked: Set[str] = set()
         again = True
         while again and time.monotonic() < deadline:
             again = False

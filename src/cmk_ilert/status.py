@@ -71,7 +71,8 @@ def run_status(environ: Mapping[str, str], printer: Printer, warn: float, crit: 
         printer.raw(json.dumps(info, indent=2, ensure_ascii=False))
         return code
     if local_check:
-        text = "%d pending (oldest %s), %d dead letters" % (info["pending"], _age(info["oldest_age"]), len(info["dead"]))
+        text = "%d pending (oldest %s), %d dead letters" % (
+            info["pending"], _age(info["oldest_age"]), len(info["dead"]))
         if info["dead"]:
             text += "; run 'python3 -m cmk_ilert status' for reasons"
         printer.raw('%d "iLert outbox" pending=%d|dead=%d|oldest_age=%.0f %s' % (

@@ -1,0 +1,61 @@
+"""The docs match the code: every contract parameter is documented, commands exist."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CONTRACT = REPO.parent / "shared" / "contract.md"
+#: The contract's parameter keys, used when ../shared is not beside the clone.
+KNOWN_KEYS = [
+    "ilert_api_key", "ilert_source_type", "ilert_api_url", "ilert_priority", "ilert_summary_host",
+    "ilert_summary_service", "ilert_details_host", "ilert_details_service", "url_prefix", "proxy_url",
+    "ignore_ssl", "timeout", "forward_custom", "routing_key", "outbox", "rate_limit",
+]
+
+
+def contract_keys() -> list:
+    if not CONTRACT.exists():
+        return KNOWN_KEYS
+    text = CONTRACT.read_text(encoding="utf-8")
+    section = text.split("## Parameters", 1)[1].split("\n## ", 1)[0]
+    keys = []
+    for line in section.splitlines():
+        if line.startswith("| `"):
+            keys.extend(re.findall(r"`([a-z_]+)`", line.split("|")[1]))
+    return keys
+
+
+def test_contract_keys_are_known():
+    assert sorted(contract_keys()) == sorted(KNOWN_KEYS)
+
+
+@pytest.mark.parametrize("key", KNOWN_KEYS)
+def test_every_parameter_is_in_the_configuration_reference(key):
+    assert "`%s`" % key in (REPO / "docs" / "configuration.md").read_text(encoding="utf-8")
+
+
+def test_readme_quick_start_has_exactly_two_commands_and_ci_runs_the_second():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```sh\n(.*?)```", section, re.S)
+    assert block is not None
+    commands = [line for line in block.group(1).splitlines() if line.strip() and not line.startswith("#")]
+    assert len(commands) == 2
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    assert commands[1] in ci.splitlines()
+
+
+def test_version_in_changelog_and_cli():
+    sys.path.insert(0, str(REPO / "src"))
+    from cmk_ilert import __version__
+
+    assert "## [%s]" % __version__ in (REPO / "CHANGELOG.md").read_text(encoding="utf-8")
+    out = subprocess.run([sys.executable, "-m", "cmk_ilert", "--version"], capture_output=True, text=True,
+                         env={"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/bin:/bin"})
+    assert out.stdout.strip() == "cmk_ilert %s" % __version__
