@@ -60,6 +60,8 @@ class FakeSite:
     site: str = "mysite"
     lib_dirs: List[Path] = field(default_factory=list)
     script: Path = SCRIPT
+    #: False for an installed MKP: then only the site's own local/lib/python3 is importable.
+    use_repo_src: bool = True
 
     def __post_init__(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -98,7 +100,8 @@ class FakeSite:
             "LANG": "C.UTF-8",
             "OMD_ROOT": str(self.root),
             "OMD_SITE": self.site,
-            "PYTHONPATH": os.pathsep.join([str(SRC)] + [str(p) for p in self.lib_dirs]),
+            "PYTHONPATH": os.pathsep.join(([str(SRC)] if self.use_repo_src else [])
+                                          + [str(p) for p in self.lib_dirs]),
             "PYTHONDONTWRITEBYTECODE": "1",
         }
         if extra:
