@@ -100,7 +100,10 @@ def run_notify(
     if bulk:
         # Checkmk sorts bulks newest first by default; deliver oldest first.
         contexts = sorted(contexts, key=lambda c: int(c.get("MICROTIME")) if c.get("MICROTIME").isdigit() else 0)
+    site = environ.get("OMD_SITE", "")
     for n, ctx in enumerate(contexts):
+        if site and not ctx.get("OMD_SITE"):
+            ctx = ctx.with_values({"OMD_SITE": site})  # the site's own environment knows it
         params = frozenset(ctx.parameters().items())
         settings = settings_cache.get(params)
         if settings is None:
@@ -128,7 +131,18 @@ def run_notify(
         if direct:
             states.extend(_deliver_direct(direct, deliverer, printer))
         if with_outbox:
-            states.extend(_deliver_with_outbox(with_outbox, environ, deliverer, printer, deadline, bulk))
+            try:
+                outbox = Outbox(state_dir(environ))
+                outbox.ensure()
+                enqueued = outbox.enqueue((i.group, i.identity, i.data) for i in with_outbox)
+            except OSError as exc:
+                # Better one direct attempt than none: Checkmk still sees a truthful exit code.
+                printer.line("outbox %s unusable (%s): delivering directly, without retries" % (
+                    state_dir(environ), type(exc).__name__))
+                states.extend(_deliver_direct(with_outbox, deliverer, printer))
+            else:
+                states.extend(_deliver_with_outbox(with_outbox, enqueued, outbox, deliverer, printer, deadline,
+                                                   bulk))
     finally:
         deliverer.close()
     if bulk:
@@ -166,15 +180,13 @@ def _deliver_direct(items: List[Prepared], deliverer: Deliverer, printer: Printe
 
 def _deliver_with_outbox(
     items: List[Prepared],
-    environ: Mapping[str, str],
+    enqueued: List[Tuple[str, str]],
+    outbox: Outbox,
     deliverer: Deliverer,
     printer: Printer,
     deadline: float,
     bulk: bool,
 ) -> List[str]:
-    outbox = Outbox(state_dir(environ))
-    outbox.ensure()
-    enqueued = outbox.enqueue((i.group, i.identity, i.data) for i in items)
     mine: Dict[str, Prepared] = {}
     groups: List[str] = []
     states: List[str] = []
