@@ -165,6 +165,8 @@ def _dry_run(path: Optional[str], env: Mapping[str, str], printer: Printer) -> i
 
     ctx = NotificationContext(read_context_file(path)) if path else from_environ(env)
     values = dict(ctx.values)
+    if env.get("OMD_SITE") and not values.get("OMD_SITE"):
+        values["OMD_SITE"] = env["OMD_SITE"]  # as the notification run does
     placeholder = False
     if not any(k.startswith("PARAMETER_ILERT_API_KEY") for k in values):
         values["PARAMETER_ILERT_API_KEY"] = "dry-run-placeholder-key"

@@ -63,9 +63,24 @@ class NotificationContext:
 
 
 def from_environ(environ: Mapping[str, str]) -> NotificationContext:
-    """The context of a single (non-bulk) notification."""
+    """The context of a single (non-bulk) notification.
+
+    Python decodes non-UTF-8 bytes in the environment (a Nagios core passes
+    Latin-1 plugin output through) as lone surrogates; they become U+FFFD here
+    so that every later encoding step is safe.
+    """
     n = len(ENV_PREFIX)
-    return NotificationContext({k[n:]: v for k, v in environ.items() if k.startswith(ENV_PREFIX)})
+    return NotificationContext({k[n:]: _valid_text(v) for k, v in environ.items() if k.startswith(ENV_PREFIX)})
+
+
+def _valid_text(value: str) -> str:
+    if value.isascii():
+        return value
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return value
 
 
 def parse_bulk(text: str) -> Tuple[Dict[str, str], List[NotificationContext]]:

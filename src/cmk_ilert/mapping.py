@@ -94,7 +94,7 @@ def _event(ctx: NotificationContext, settings: Settings, event_type: str, key: s
     if not values.get("HOSTALIAS", "").strip():
         values = dict(values, HOSTALIAS=values.get("HOSTNAME", ""))
     summary = bound(one_line(render(summary_tpl, values)), MAX_SUMMARY) or bound(key, MAX_SUMMARY)
-    details = bound(paragraphs(render(details_tpl, values)), MAX_DETAILS)
+    details = bound(paragraphs(render(details_tpl, values, MAX_DETAILS // 3)), MAX_DETAILS)
     comments: Tuple[Comment, ...] = ()
     if event_type == ACCEPT or ctx.notification_type.upper() == "CUSTOM":
         author, comment = _author_comment(ctx, service)

@@ -36,6 +36,6 @@ def main(argv: Optional[List[str]] = None, environ: Optional[Mapping[str, str]] 
     except BaseException as exc:  # noqa: BLE001 - never a traceback in notify.log
         if isinstance(exc, SystemExit) and isinstance(exc.code, int):
             return exc.code
-        printer.line("internal error (%s): please report this; events already queued will be retried by flush"
-                     % type(exc).__name__)
+        printer.line("internal error (%s): please report this with 'python3 -m cmk_ilert dry-run' output; "
+                     "see 'python3 -m cmk_ilert status' for events already queued" % type(exc).__name__)
         return EXIT_PERMANENT

@@ -15,24 +15,32 @@ _MACRO = re.compile(r"\$([A-Z][A-Z0-9_]*)\$")
 _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>")
 _BLANK_RUNS = re.compile(r"\n{3,}")
 _EMPTY_BRACKETS = re.compile(r"\s*\(\s*(?:,\s*)*\)")
+_LEADING_COMMAS = re.compile(r"\(\s*(?:,\s*)+")
+_TRAILING_COMMAS = re.compile(r"(?:\s*,)+\s*\)")
 _MARKERS = (("(!!)", "[CRIT]"), ("(!)", "[WARN]"), ("(?)", "[UNKN]"), ("(.)", "[OK]"))
 ELLIPSIS = "\u2026"
 
 
-def render(template: str, context: Mapping[str, str]) -> str:
+def render(template: str, context: Mapping[str, str], value_limit: int = 0) -> str:
     """Replace ``$KEY$`` by the context value; unknown macros become ''.
 
     A template line whose macros all came out empty is dropped, and empty
-    brackets left by missing values vanish, so that a test notification
-    without an address reads "Host: web01", not "Host: web01 (, )".
+    brackets or separators left by missing values vanish, so that a test
+    notification without an address reads "Host: web01", not "Host: web01 (, )".
+    ``value_limit`` bounds each substituted value, so one huge output cannot
+    crowd the other lines out of a bounded text.
     """
     lines = []
     for line in decode_newlines(template).split("\n"):
         names = _MACRO.findall(line)
         if names and not any(context.get(name, "").strip() for name in names):
             continue
-        rendered = _MACRO.sub(lambda m: context.get(m.group(1), ""), line)
-        if names:
+        if value_limit:
+            rendered = _MACRO.sub(lambda m: bound(context.get(m.group(1), ""), value_limit), line)
+        else:
+            rendered = _MACRO.sub(lambda m: context.get(m.group(1), ""), line)
+        if names and "(" in rendered:
+            rendered = _TRAILING_COMMAS.sub(")", _LEADING_COMMAS.sub("(", rendered))
             rendered = _EMPTY_BRACKETS.sub("", rendered)
         lines.append(rendered)
     return "\n".join(lines)

@@ -117,6 +117,8 @@ def classify_response(status: int, headers: Any, content: bytes) -> Outcome:
         return Outcome(TEMPORARY, label, status, retry_after(headers))
     if 300 <= status < 400:
         return Outcome(PERMANENT, label + " redirect not followed: check ilert_api_url", status)
+    if status == 407:
+        return Outcome(PERMANENT, "HTTP 407 proxy authentication failed: check proxy_url", status)
     if status in (401, 403, 404):
         return Outcome(PERMANENT, label + " rejected: check the integration key and ilert_source_type", status)
     return Outcome(PERMANENT, label + " rejected by iLert", status)
@@ -159,6 +161,8 @@ def classify_exception(exc: BaseException, requests: Any, timeout: float) -> Out
     if isinstance(exc, ex.SSLError):
         return Outcome(TEMPORARY, "TLS error (certificate or handshake): check the CA or ignore_ssl")
     if isinstance(exc, ex.ProxyError):
+        if "407" in _chain_text(exc):
+            return Outcome(PERMANENT, "proxy refused the credentials (407): check proxy_url")
         return Outcome(TEMPORARY, "proxy error: proxy unreachable or refused the request")
     if isinstance(exc, ex.Timeout):
         return Outcome(TEMPORARY, "timeout after %gs" % timeout)
@@ -173,6 +177,19 @@ def classify_exception(exc: BaseException, requests: Any, timeout: float) -> Out
 
 def _connection_reason(exc: BaseException) -> str:
     """A fixed phrase for the cause; the exception text itself is never shown."""
+    text = _chain_text(exc)
+    if any(s in text for s in ("name or service not known", "nameresolution", "getaddrinfo", "nodename nor servname",
+                               "temporary failure in name resolution", "no address associated")):
+        return "DNS lookup failed: check ilert_api_url"
+    if "refused" in text:
+        return "connection refused"
+    if "reset" in text or "aborted" in text or "remotedisconnected" in text or "badstatusline" in text:
+        return "connection reset by peer"
+    return "connection failed"
+
+
+def _chain_text(exc: BaseException) -> str:
+    """Lower-cased text of an exception and its causes, for classification only."""
     seen = set()
     texts = []
     current: Optional[BaseException] = exc
@@ -182,15 +199,7 @@ def _connection_reason(exc: BaseException) -> str:
         current = current.__cause__ or current.__context__
     for arg in getattr(exc, "args", ()):
         texts.append(type(arg).__name__ + " " + str(arg))
-    text = " ".join(texts).lower()
-    if any(s in text for s in ("name or service not known", "nameresolution", "getaddrinfo", "nodename nor servname",
-                               "temporary failure in name resolution", "no address associated")):
-        return "DNS lookup failed: check ilert_api_url"
-    if "refused" in text:
-        return "connection refused"
-    if "reset" in text or "aborted" in text or "remotedisconnected" in text or "badstatusline" in text:
-        return "connection reset by peer"
-    return "connection failed"
+    return " ".join(texts).lower()
 
 
 def config_of(timeout: float, ignore_ssl: bool, proxy: Proxy) -> TransportConfig:
