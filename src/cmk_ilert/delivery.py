@@ -75,12 +75,15 @@ class Deliverer:
             transport.close()
         self._transports.clear()
 
-    def send(self, data: Dict[str, Any]) -> Outcome:
+    def transport(self, data: Dict[str, Any]) -> Transport:
         config = transport_config(data)
         transport = self._transports.get(config)
         if transport is None:
             transport = self._transports[config] = Transport(config)
-        return transport.send(wire_request(data))
+        return transport
+
+    def send(self, data: Dict[str, Any]) -> Outcome:
+        return self.transport(data).send(wire_request(data))
 
     def limiter(self, outbox: Outbox, data: Dict[str, Any]) -> RateLimiter:
         key = str(data.get("rate_key", "default"))
@@ -112,6 +115,11 @@ class Deliverer:
                 continue
             if not force and entry.next_attempt > now:
                 return results, False  # in backoff: later entries of the key wait too
+            if results and deadline - time.monotonic() < transport_config(entry.data).timeout:
+                return results, False  # another slow request would overrun the run's time budget
+            # Import requests and build the session *before* taking a slot: the
+            # slot's timestamp must not run ahead of the request it stands for.
+            self.transport(entry.data)
             limiter = self.limiter(outbox, entry.data)
             while True:
                 wait = limiter.acquire()
@@ -125,6 +133,7 @@ class Deliverer:
                 continue  # delivered by another run while we waited
             outcome = self.send(entry.data)
             now = time.time()
+            limiter.settle(limiter.last_grant, now)
             if outcome.status == OK:
                 outbox.mark_delivered(entry)
                 detail = "delivered (%s%s)" % (outcome.detail, ", " + outcome.reference if outcome.reference else "")

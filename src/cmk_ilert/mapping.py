@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Dict, List, NamedTuple, Optional, Tuple, Union
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple, Union
 
 from .context import NotificationContext
 from .params import Settings, UrlPrefix
@@ -87,7 +87,8 @@ def map_notification(ctx: NotificationContext, settings: Settings) -> Union[Even
 
 
 def _event(ctx: NotificationContext, settings: Settings, event_type: str, key: str) -> Event:
-    values = ctx.values
+    # Templates see the notification, never the rule's parameters (which hold the key).
+    values: Mapping[str, str] = {k: v for k, v in ctx.values.items() if not k.startswith("PARAMETER")}
     service = ctx.is_service
     summary_tpl = settings.summary_service if service else settings.summary_host
     details_tpl = settings.details_service if service else settings.details_host
@@ -100,6 +101,9 @@ def _event(ctx: NotificationContext, settings: Settings, event_type: str, key: s
         author, comment = _author_comment(ctx, service)
         if comment or author:
             comments = (Comment(author or "Checkmk", comment or "Acknowledged in Checkmk"),)
+    secrets = settings.secrets()
+    if any(secret in values_text for secret in secrets for values_text in (summary, details)):
+        summary, details = _scrub(summary, secrets), _scrub(details, secrets)
     return Event(
         event_type=event_type,
         alert_key=key,
@@ -110,9 +114,17 @@ def _event(ctx: NotificationContext, settings: Settings, event_type: str, key: s
         links=links(ctx, settings.url_prefix),
         comments=comments,
         labels=labels(ctx),
-        custom_details=tuple(custom_details(ctx).items()),
+        custom_details=tuple((k, _scrub(v, secrets) if isinstance(v, str) else v)
+                             for k, v in custom_details(ctx).items()),
         routing_key=settings.routing_key if event_type == ALERT else None,
     )
+
+
+def _scrub(text: str, secrets: Tuple[str, ...]) -> str:
+    """A context value may hold a secret (e.g. a key pasted into a custom macro)."""
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
 
 
 def _author_comment(ctx: NotificationContext, service: bool) -> Tuple[str, str]:

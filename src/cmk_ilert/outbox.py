@@ -96,8 +96,11 @@ class Outbox:
         ``dead``) together with a ``duplicate`` flag folded into the state
         string as ``duplicate-<state>``.
         """
+        # fsync batching: write every new entry to tmp/ unsynced, fsync them
+        # all back to back, then link them into queue/. Each entry is still on
+        # disk before it becomes visible in queue/ (and before any attempt).
         results: List[Tuple[str, str]] = []
-        written = False
+        pending: List[Tuple[int, str, str, str]] = []  # (result index, identity, tmp, final)
         pid = os.getpid()
         for n, (group, identity, data) in enumerate(items):
             known = self.state_of(identity, group)
@@ -105,25 +108,29 @@ class Outbox:
                 results.append((identity, "duplicate-" + known))
                 continue
             tmp = os.path.join(self.tmp, "%s.%d.%d.tmp" % (identity, pid, n))
-            _write_file(tmp, _encode(data))
-            final = self._queue_path(group, identity)
+            _write_file(tmp, _encode(data), sync=False)
+            pending.append((len(results), identity, tmp, self._queue_path(group, identity)))
+            results.append((identity, QUEUED))
+        for _, _, tmp, _ in pending:
+            _fsync_path(tmp)
+        written = False
+        for index, identity, tmp, final in pending:
             try:
                 os.link(tmp, final)
             except OSError as exc:
                 if exc.errno != errno.EEXIST:
-                    _unlink(tmp)
+                    for _, _, rest, _ in pending:
+                        _unlink(rest)
                     raise
                 _unlink(tmp)
-                results.append((identity, "duplicate-" + QUEUED))
+                results[index] = (identity, "duplicate-" + QUEUED)
                 continue
             _unlink(tmp)
             written = True
             if os.path.exists(os.path.join(self.sent, identity)):
                 # Delivered by another run between our check and our link.
                 _unlink(final)
-                results.append((identity, "duplicate-" + DELIVERED))
-                continue
-            results.append((identity, QUEUED))
+                results[index] = (identity, "duplicate-" + DELIVERED)
         if written:
             _fsync_dir(self.queue)
         return results
@@ -180,6 +187,17 @@ class Outbox:
             entries.append(Entry(path, identity, group, data))
         entries.sort(key=lambda e: e.seq)
         return entries
+
+    def oldest_seq(self, group: str, names: List[str]) -> str:
+        """Sort key of a group's oldest entry (for oldest-key-first flushing)."""
+        seqs = []
+        for name in names:
+            try:
+                with open(os.path.join(self.queue, name), "rb") as handle:
+                    seqs.append(str(json.loads(handle.read().decode("utf-8")).get("seq", "")))
+            except (OSError, ValueError, AttributeError):
+                seqs.append("")  # unreadable: load_group will bury it; handle it first
+        return min(seqs) if seqs else ""
 
     # --- transitions -----------------------------------------------------------
 
@@ -286,13 +304,22 @@ def _encode(data: Dict[str, Any]) -> bytes:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8")
 
 
-def _write_file(path: str, payload: bytes) -> None:
+def _write_file(path: str, payload: bytes, sync: bool = True) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         view = memoryview(payload)
         while view:
             written = os.write(fd, view)
             view = view[written:]
+        if sync:
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_path(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
         os.fsync(fd)
     finally:
         os.close(fd)

@@ -46,7 +46,8 @@ class Printer:
         return list(self._secrets)
 
     def line(self, text: str) -> None:
-        self.write(self._prefix + " ".join(text.split("\n")))
+        # splitlines() also breaks at \r, \v, \f, \x1c-\x1e, \x85, \u2028/9: one event, one line.
+        self.write(self._prefix + " ".join(text.splitlines()))
 
     def raw(self, text: str) -> None:
         """Multi-line output (dry-run payloads, status tables), still redacted."""

@@ -26,9 +26,11 @@ class RateLimiter:
         self.path = path
         self.limit = limit
         self.window = window
+        self.last_grant = 0.0
 
     def acquire(self, now: Optional[float] = None, ignore_pause: bool = False) -> float:
-        """Take a send slot. Returns 0.0 when granted, else seconds to wait."""
+        """Take a send slot. Returns 0.0 when granted, else seconds to wait.
+        The grant time is kept in ``last_grant`` for ``settle()``."""
         with _Locked(self.path) as state:
             now = time.time() if now is None else now
             paused = float(state.data.get("paused_until", 0.0))
@@ -44,7 +46,26 @@ class RateLimiter:
                 sent.append(now)
                 state.data["sent"] = sent[-self.limit:]
                 state.dirty = True
+            self.last_grant = now
             return 0.0
+
+    def settle(self, granted_at: float, now: Optional[float] = None) -> None:
+        """Move a granted slot to the time its request completed.
+
+        iLert counts a request when it arrives, which is after the slot was
+        taken (connect, TLS, proxy). Recording the completion time instead keeps
+        every window at the server within the limit, however slow the request.
+        """
+        if self.limit <= 0:
+            return
+        with _Locked(self.path) as state:
+            now = time.time() if now is None else now
+            sent = list(state.data.get("sent", []))
+            if granted_at in sent:
+                sent[sent.index(granted_at)] = max(granted_at, now)
+                sent.sort()
+                state.data["sent"] = sent
+                state.dirty = True
 
     def pause(self, seconds: float, now: Optional[float] = None) -> float:
         """Pause the key (after a 429); returns the time the pause ends."""

@@ -190,12 +190,16 @@ def _deliver_with_outbox(
     mine: Dict[str, Prepared] = {}
     groups: List[str] = []
     states: List[str] = []
+    pending_duplicates: List[Prepared] = []
     for item, (identity, state) in zip(items, enqueued):
         if state.startswith("duplicate-"):
             earlier = state[len("duplicate-"):]
             printer.line("%s: duplicate of an event already %s (another contact, a retry or a replay)" % (
                 item.label, earlier))
-            states.append(earlier)
+            if earlier == QUEUED:
+                pending_duplicates.append(item)  # its fate is known after delivery below
+            else:
+                states.append(earlier)
             continue
         mine[identity] = item
         if item.group not in groups:
@@ -217,6 +221,8 @@ def _deliver_with_outbox(
         for result in results:
             _print_result(printer, result, own=result.identity in mine)
             reported.add(result.identity)
+    for item in pending_duplicates:
+        states.append(outbox.state_of(item.identity, item.group) or DELIVERED)
     for identity, item in mine.items():
         state = outbox.state_of(identity, item.group) or DELIVERED
         if identity not in reported:
@@ -264,7 +270,8 @@ def deliver_due(
         while again and time.monotonic() < deadline:
             again = False
             index = outbox.groups()
-            for group in sorted((g for g in index if g not in blocked), key=lambda g: min(index[g])):
+            oldest = {g: outbox.oldest_seq(g, index[g]) for g in index if g not in blocked}
+            for group in sorted(oldest, key=oldest.__getitem__):
                 if time.monotonic() >= deadline:
                     break
                 lock = FileLock(outbox.group_lock_path(group))

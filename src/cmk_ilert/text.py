@@ -19,6 +19,8 @@ _LEADING_COMMAS = re.compile(r"\(\s*(?:,\s*)+")
 _TRAILING_COMMAS = re.compile(r"(?:\s*,)+\s*\)")
 _MARKERS = (("(!!)", "[CRIT]"), ("(!)", "[WARN]"), ("(?)", "[UNKN]"), ("(.)", "[OK]"))
 ELLIPSIS = "\u2026"
+#: Control characters except newline and tab, deleted by ``clean``.
+_CONTROL = dict.fromkeys(c for c in range(32) if c not in (9, 10))
 
 
 def render(template: str, context: Mapping[str, str], value_limit: int = 0) -> str:
@@ -66,8 +68,7 @@ def clean(text: str) -> str:
     if "(" in text:
         for marker, word in _MARKERS:
             text = text.replace(marker, word)
-    text = "".join(ch for ch in text if ch >= " " or ch in "\n\t")
-    return text
+    return text.translate(_CONTROL)
 
 
 def one_line(text: str) -> str:

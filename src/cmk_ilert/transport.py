@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import Any, Dict, NamedTuple, Optional
 
 from . import __version__
@@ -29,6 +30,7 @@ USER_AGENT = "cmk_ilert/%s" % __version__
 
 _DONE_CODES = ("NO_OPEN", "NONE_OPEN", "ALREADY_ACCEPTED", "ALREADY_RESOLVED")
 _TEMPORARY_STATUS = frozenset((408, 425, 429))
+_PROXY_AUTH_FAILED = re.compile(r"tunnel connection failed: 407|407 proxy authentication required")
 
 
 class Outcome(NamedTuple):
@@ -161,7 +163,7 @@ def classify_exception(exc: BaseException, requests: Any, timeout: float) -> Out
     if isinstance(exc, ex.SSLError):
         return Outcome(TEMPORARY, "TLS error (certificate or handshake): check the CA or ignore_ssl")
     if isinstance(exc, ex.ProxyError):
-        if "407" in _chain_text(exc):
+        if _PROXY_AUTH_FAILED.search(_chain_text(exc)):
             return Outcome(PERMANENT, "proxy refused the credentials (407): check proxy_url")
         return Outcome(TEMPORARY, "proxy error: proxy unreachable or refused the request")
     if isinstance(exc, ex.Timeout):
