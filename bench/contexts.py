@@ -8,7 +8,9 @@ event is its own alert-key group, as in a network outage).
 from __future__ import annotations
 
 import time
-from typing import Dict, List, Mapping, Sequence
+from typing import Dict, List, Mapping
+
+from tests.support.site import bulk_stdin  # one implementation of Checkmk's bulk format
 
 SITE = "bench"
 #: A made-up integration key, valid only at the local stand-in.
@@ -84,18 +86,3 @@ class Contexts:
 def notify_env(context: Mapping[str, str]) -> Dict[str, str]:
     """Checkmk's single-call form: every context value as ``NOTIFY_<KEY>``."""
     return {"NOTIFY_" + key: value for key, value in context.items()}
-
-
-def bulk_stdin(parameters: Mapping[str, str], contexts: Sequence[Mapping[str, str]]) -> bytes:
-    """Checkmk's bulk format: the parameter block, then one blank-line separated
-    block per notification; newlines inside values encoded as \\x01."""
-
-    def block(values: Mapping[str, str]) -> str:
-        return "".join("%s=%s\n" % (k, v.replace("\r", "").replace("\n", "\x01")) for k, v in values.items())
-
-    text = block(parameters)
-    for ctx in contexts:
-        merged = dict(parameters)
-        merged.update(ctx)
-        text += "\n" + block(merged)
-    return text.encode("utf-8")

@@ -112,7 +112,7 @@ class Outbox:
             pending.append((len(results), identity, tmp, self._queue_path(group, identity)))
             results.append((identity, QUEUED))
         for _, _, tmp, _ in pending:
-            _fsync_path(tmp)
+            _fsync(tmp)
         written = False
         for index, identity, tmp, final in pending:
             try:
@@ -132,7 +132,7 @@ class Outbox:
                 _unlink(final)
                 results[index] = (identity, "duplicate-" + DELIVERED)
         if written:
-            _fsync_dir(self.queue)
+            _fsync(self.queue)
         return results
 
     def state_of(self, identity: str, group: str) -> Optional[str]:
@@ -317,15 +317,8 @@ def _write_file(path: str, payload: bytes, sync: bool = True) -> None:
         os.close(fd)
 
 
-def _fsync_path(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: str) -> None:
+def _fsync(path: str) -> None:
+    """fsync a written file or a directory (to make a link/rename durable)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
