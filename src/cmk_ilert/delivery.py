@@ -68,6 +68,9 @@ class Deliverer:
         self.window = window
         self._sleep = sleep
         self._transports: Dict[TransportConfig, Transport] = {}
+        #: After the first request of a run, a request is only started if a full
+        #: timeout still fits the run's budget (Checkmk kills plugins at 60 s).
+        self.sent_any = False
         self._limiters: Dict[str, RateLimiter] = {}
 
     def close(self) -> None:
@@ -115,7 +118,7 @@ class Deliverer:
                 continue
             if not force and entry.next_attempt > now:
                 return results, False  # in backoff: later entries of the key wait too
-            if results and deadline - time.monotonic() < transport_config(entry.data).timeout:
+            if self.sent_any and deadline - time.monotonic() < transport_config(entry.data).timeout:
                 return results, False  # another slow request would overrun the run's time budget
             # Import requests and build the session *before* taking a slot: the
             # slot's timestamp must not run ahead of the request it stands for.
@@ -131,6 +134,7 @@ class Deliverer:
                 self._sleep(wait)
             if not os.path.exists(entry.path):
                 continue  # delivered by another run while we waited
+            self.sent_any = True
             outcome = self.send(entry.data)
             now = time.time()
             limiter.settle(limiter.last_grant, now)

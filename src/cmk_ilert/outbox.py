@@ -69,6 +69,8 @@ class Outbox:
         self.tmp = os.path.join(root, "tmp")
         self.locks = os.path.join(root, "locks")
         self.rate = os.path.join(root, "rate")
+        #: identities of unreadable entries moved to the dead letters by this object
+        self.buried: List[str] = []
 
     # --- setup ---------------------------------------------------------------
 
@@ -177,12 +179,14 @@ class Outbox:
             try:
                 with open(path, "rb") as handle:
                     data = json.loads(handle.read().decode("utf-8"))
-                if not isinstance(data, dict) or "request" not in data:
+                if not valid_entry(data):
                     raise ValueError("not an outbox entry")
             except FileNotFoundError:
                 continue  # delivered meanwhile by another run
             except (OSError, ValueError):
-                self._bury(path, identity, {"reason": "unreadable outbox entry", "created": time.time()})
+                self._bury(path, identity, {"reason": "unreadable or malformed outbox entry", "created": time.time(),
+                                            "dead_since": time.time()})
+                self.buried.append(identity)
                 continue
             entries.append(Entry(path, identity, group, data))
         entries.sort(key=lambda e: e.seq)
@@ -194,7 +198,8 @@ class Outbox:
         for name in names:
             try:
                 with open(os.path.join(self.queue, name), "rb") as handle:
-                    seqs.append(str(json.loads(handle.read().decode("utf-8")).get("seq", "")))
+                    data = json.loads(handle.read().decode("utf-8"))
+                seqs.append(data["seq"] if valid_entry(data) else "")
             except (OSError, ValueError, AttributeError):
                 seqs.append("")  # unreadable: load_group will bury it; handle it first
         return min(seqs) if seqs else ""
@@ -290,6 +295,31 @@ class Outbox:
 
     def rate_path(self, rate_key: str) -> str:
         return os.path.join(self.rate, rate_key + ".json")
+
+
+def valid_entry(data: Any) -> bool:
+    """Every field delivery relies on is there and has the right type.
+
+    Atomic writes never produce a torn entry, but a file from another version
+    or edited by hand must go to the dead letters instead of blocking the queue.
+    """
+    if not isinstance(data, dict):
+        return False
+    request, transport = data.get("request"), data.get("transport", {})
+    if not (isinstance(request, dict) and isinstance(request.get("url"), str)
+            and isinstance(request.get("body"), dict) and isinstance(transport, dict)):
+        return False
+    if not isinstance(data.get("seq"), str):
+        return False
+    try:
+        float(data.get("created", 0.0))
+        float(data.get("next_attempt", 0.0))
+        int(data.get("attempts", 0))
+        int(data.get("rate_limit", 50))
+        float(transport.get("timeout", 10.0))
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def backoff_due(entry: Entry, now: float) -> bool:

@@ -293,6 +293,9 @@ def deliver_due(
     finally:
         deliverer.close()
         flush_lock.release()
+    for identity in outbox.buried:
+        printer.line("flush: unreadable or malformed outbox entry %s moved to the dead letters" % identity)
+        counts[DEAD] += 1
     pending = sum(len(v) for v in outbox.groups().values())
     if not quiet or counts[DELIVERED] or counts[DEAD]:
         printer.line("flush: %d delivered, %d rejected, %d still queued" % (counts[DELIVERED], counts[DEAD], pending))
