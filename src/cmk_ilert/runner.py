@@ -129,7 +129,7 @@ def run_notify(
     deliverer = Deliverer(rate_window(dict(environ)))
     try:
         if direct:
-            states.extend(_deliver_direct(direct, deliverer, printer))
+            states.extend(_deliver_direct(direct, deliverer, printer, deadline))
         if with_outbox:
             try:
                 outbox = Outbox(state_dir(environ))
@@ -139,7 +139,7 @@ def run_notify(
                 # Better one direct attempt than none: Checkmk still sees a truthful exit code.
                 printer.line("outbox %s unusable (%s): delivering directly, without retries" % (
                     state_dir(environ), type(exc).__name__))
-                states.extend(_deliver_direct(with_outbox, deliverer, printer))
+                states.extend(_deliver_direct(with_outbox, deliverer, printer, deadline))
             else:
                 states.extend(_deliver_with_outbox(with_outbox, enqueued, outbox, deliverer, printer, deadline,
                                                    bulk))
@@ -159,13 +159,19 @@ def _summary(states: Iterable[str]) -> str:
     return ", ".join("%d %s" % (counts.get(s, 0), words[s]) for s in order)
 
 
-def _deliver_direct(items: List[Prepared], deliverer: Deliverer, printer: Printer) -> List[str]:
+def _deliver_direct(items: List[Prepared], deliverer: Deliverer, printer: Printer,
+                    deadline: Optional[float] = None) -> List[str]:
     """``outbox`` off: one attempt each, in order; Checkmk's spooler owns retries."""
+    from .delivery import transport_config
     from .transport import DELIVERED as OK
     from .transport import PERMANENT
 
-    states = []
+    states: List[str] = []
     for item in items:
+        if deadline is not None and states and deadline - time.monotonic() < transport_config(item.data).timeout:
+            printer.line("%s: not sent, the run's time budget is used up; outbox off: Checkmk may retry" % item.label)
+            states.append(QUEUED)
+            continue
         outcome = deliverer.send(item.data)
         if outcome.status == OK:
             state, text = DELIVERED, "delivered (%s)" % outcome.detail
