@@ -14,7 +14,6 @@ for extra in (REPO / "standin", REPO / "src", REPO):
         sys.path.insert(0, str(extra))
 
 from ilert_standin import StandIn  # noqa: E402
-
 from tests.support.site import (  # noqa: E402
     KEY_API,
     KEY_CMK,
@@ -42,7 +41,8 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 @pytest.fixture
 def standin() -> Iterator[StandIn]:
-    with StandIn(keys=[KEY_API, KEY_CMK], unauthorized_keys=[KEY_UNAUTHORIZED], heartbeat_keys=["il1hbtTESTHEARTBEAT0001"]) as server:
+    with StandIn(keys=[KEY_API, KEY_CMK], unauthorized_keys=[KEY_UNAUTHORIZED],
+                 heartbeat_keys=["il1hbtTESTHEARTBEAT0001"]) as server:
         yield server
 
 

@@ -28,7 +28,6 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "standin")]
 
 from ilert_standin import StandInClient  # noqa: E402
-
 from mkp.build import build  # noqa: E402
 from mkp.site_install import install  # noqa: E402
 

@@ -15,8 +15,8 @@ from typing import Dict
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ilert_standin import StandIn
 
+from ilert_standin import StandIn
 from tests.delivery.conftest import spawn_notify
 from tests.support.contexts import BASE_HOST, BASE_SERVICE
 from tests.support.site import (

@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Iterator, NamedTuple
 
 import pytest
-from ilert_standin import StandIn
 
+from ilert_standin import StandIn
 from tests.script.proxy import ForwardProxy
 from tests.support.site import KEY_API, KEY_CMK, KEY_STORED, KEY_UNAUTHORIZED, PROXY_PASSWORD
 
