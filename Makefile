@@ -21,7 +21,7 @@ demo: setup
 
 ## Everything CI runs: lint, the test suite, the interpreter matrix (Python 3.8 ... 3.13).
 test: setup lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2
 	$(PY) tools/matrix.py
 
 test-fast: setup

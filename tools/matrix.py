@@ -65,6 +65,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--allow-missing", action="store_true", help="report missing interpreters but pass")
     parser.add_argument("--release", action="append", help="only these release lines (e.g. 2.0)")
+    parser.add_argument("--workers", type=int, default=2, help="pytest-xdist workers per run (default 2)")
     parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments")
     args = parser.parse_args()
 
@@ -81,8 +82,8 @@ def main() -> int:
         started = time.monotonic()
         exe = ensure_env(python, release.python, release.requests)
         env = dict(os.environ, CMK_ILERT_TEST_PYTHON=exe, CMK_ILERT_TEST_RELEASE=line)
-        cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "runtime and not slow",
-               *args.pytest_args]
+        cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", str(args.workers),
+               "-m", "runtime and not slow", *args.pytest_args]
         print("==> Checkmk %s: Python %s, requests %s (%s)" % (line, release.python, release.requests, exe),
               flush=True)
         proc = subprocess.run(cmd, cwd=str(REPO), env=env, capture_output=True, text=True)

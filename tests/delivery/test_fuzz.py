@@ -31,7 +31,7 @@ from tests.support.site import (
     bulk_stdin,
 )
 
-pytestmark = pytest.mark.runtime
+pytestmark = pytest.mark.outbox_logic  # interpreter-independent: run once, on the dev Python
 
 ENV = {
     "http_proxy": "http://127.0.0.1:9",

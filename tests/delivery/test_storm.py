@@ -21,7 +21,7 @@ from tests.delivery.conftest import (
     spawn_notify,
 )
 
-pytestmark = pytest.mark.runtime
+pytestmark = pytest.mark.outbox_logic  # interpreter-independent: run once, on the dev Python
 
 T0 = 1795341600000000
 WINDOW = 0.5
