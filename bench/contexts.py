@@ -14,7 +14,7 @@ from tests.support.site import bulk_stdin  # one implementation of Checkmk's bul
 
 SITE = "bench"
 #: A made-up integration key, valid only at the local stand-in.
-KEY = "il1apiBENCHKEY0000bench0000bench7"
+KEY = "il1api-BENCH-KEY-0000bench0000bench7"
 
 
 class Contexts:

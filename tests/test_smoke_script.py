@@ -16,3 +16,13 @@ def test_problem_opens_an_alert(site, standin):
     alerts = standin.alerts()
     assert [a["status"] for a in alerts] == ["PENDING"]
     assert alerts[0]["key"] == "cmk/mysite/web01/cpu load"
+
+
+def test_bulk_with_a_non_ascii_digit_microtime_is_delivered(site, standin):
+    """'²'.isdigit() is True but int('²') fails: the order key must not crash a bulk."""
+    params = api_params(standin.url)
+    contexts = [service("PROBLEM", {}, HOSTNAME="h1", MICROTIME="²"), service("PROBLEM", {}, HOSTNAME="h2")]
+    run = site.run(bulk=contexts, bulk_parameters=params)
+    assert run.returncode == 0, run.output
+    assert "internal error" not in run.output
+    assert sorted(a["key"] for a in standin.alerts()) == ["cmk/mysite/h1/cpu load", "cmk/mysite/h2/cpu load"]

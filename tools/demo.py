@@ -31,7 +31,7 @@ from ilert_standin import StandInClient  # noqa: E402
 from mkp.build import build  # noqa: E402
 from mkp.site_install import install  # noqa: E402
 
-KEY = "il1apiDEMOKEY0000demo0000demo42"  # a made-up key for the local stand-in only
+KEY = "il1api-DEMO-KEY-0000demo0000demo42"  # a made-up key for the local stand-in only
 SITE = "demo"
 
 

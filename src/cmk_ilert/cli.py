@@ -127,7 +127,9 @@ def main(argv: Optional[List[str]] = None, environ: Optional[Mapping[str, str]] 
     except KeyboardInterrupt:
         return EXIT_TEMPORARY
     except Exception as exc:  # noqa: BLE001
-        printer.line("internal error (%s)" % type(exc).__name__)
+        from .script import where
+
+        printer.line("internal error (%s at %s)" % (type(exc).__name__, where(exc)))
         return EXIT_PERMANENT
     return EXIT_PERMANENT
 

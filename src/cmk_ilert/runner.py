@@ -57,8 +57,7 @@ def _prepared(ctx: NotificationContext, settings: Settings, event: Event, n: int
     request = build(event, ctx, settings)
     endpoint = endpoint_fingerprint(settings)
     now = time.time()
-    microtime = ctx.get("MICROTIME").strip()
-    order = int(microtime) if microtime.isdigit() else int(now * 1e6)
+    order = microtime(ctx, int(now * 1e6))
     data: Dict[str, Any] = {
         "v": 1,
         "seq": "%020d-%020d-%08d-%06d" % (order, time.time_ns(), os.getpid(), n),
@@ -84,6 +83,12 @@ def _prepared(ctx: NotificationContext, settings: Settings, event: Event, n: int
     return Prepared(event_identity(endpoint, ctx.values), group_of(endpoint, event.alert_key), data)
 
 
+def microtime(ctx: NotificationContext, default: int) -> int:
+    """The notification's time in microseconds (``str.isdigit`` alone would accept '²')."""
+    raw = ctx.get("MICROTIME").strip()
+    return int(raw) if raw.isascii() and raw.isdigit() else default
+
+
 def run_notify(
     contexts: List[NotificationContext],
     environ: Mapping[str, str],
@@ -99,7 +104,7 @@ def run_notify(
     direct: List[Prepared] = []
     if bulk:
         # Checkmk sorts bulks newest first by default; deliver oldest first.
-        contexts = sorted(contexts, key=lambda c: int(c.get("MICROTIME")) if c.get("MICROTIME").isdigit() else 0)
+        contexts = sorted(contexts, key=lambda c: microtime(c, 0))
     site = environ.get("OMD_SITE", "")
     for n, ctx in enumerate(contexts):
         if site and not ctx.get("OMD_SITE"):

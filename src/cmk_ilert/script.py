@@ -11,6 +11,16 @@ from .errors import EXIT_PERMANENT, CmkIlertError
 from .output import Printer
 
 
+def where(exc: BaseException) -> str:
+    """``file:line`` of the innermost frame: enough to report a bug, never a value."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return "?"
+    return "%s:%d" % (os.path.basename(tb.tb_frame.f_code.co_filename), tb.tb_lineno)
+
+
 def main(argv: Optional[List[str]] = None, environ: Optional[Mapping[str, str]] = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     env = os.environ if environ is None else environ
@@ -36,6 +46,7 @@ def main(argv: Optional[List[str]] = None, environ: Optional[Mapping[str, str]] 
     except BaseException as exc:  # noqa: BLE001 - never a traceback in notify.log
         if isinstance(exc, SystemExit) and isinstance(exc.code, int):
             return exc.code
-        printer.line("internal error (%s): please report this with 'python3 -m cmk_ilert dry-run' output; "
-                     "see 'python3 -m cmk_ilert status' for events already queued" % type(exc).__name__)
+        printer.line("internal error (%s at %s): please report this with 'python3 -m cmk_ilert dry-run' output; "
+                     "see 'python3 -m cmk_ilert status' for events already queued" % (type(exc).__name__,
+                                                                                       where(exc)))
         return EXIT_PERMANENT

@@ -15,7 +15,7 @@ from tests.support.site import KEY_API, KEY_CMK, KEY_STORED, bulk_stdin
 pytestmark = pytest.mark.runtime
 
 INIT = Path(__file__).resolve().parents[2] / "src" / "cmk_ilert" / "__init__.py"
-HEARTBEAT_KEY = "il1hbtTESTHEARTBEAT0001"
+HEARTBEAT_KEY = "il1hbt-TEST-HEARTBEAT-0001"
 SUBCOMMANDS = ("notify", "flush", "status", "dry-run", "test", "heartbeat")
 
 
@@ -205,7 +205,7 @@ def test_test_command_key_from_the_password_store(site, standin):
 
 @pytest.mark.parametrize("fmt", ["api", "checkmk"])
 def test_test_command_with_an_unknown_key(site, standin, key_file, fmt):
-    unknown = "il1apiNOSUCHKEYq9w8e7r6t5y4"
+    unknown = "il1api-NOSUCH-KEY-q9w8e7r6t5y4"
     run = site.cli("test", "--key-file", key_file(unknown), "--url", standin.url, "--source-type", fmt, stdin=b"")
     line = assert_clean(run, 2, extra_secrets=[unknown])
     assert "404" in line
@@ -299,7 +299,7 @@ def test_heartbeat_url_from_the_environment(site, standin):
 
 
 def test_heartbeat_with_an_unknown_key(site, standin):
-    unknown = "il1hbtNOSUCHHEARTBEAT99"
+    unknown = "il1hbt-NOSUCH-HEARTBEAT-99"
     run = site.cli("heartbeat", standin.url + "/api/heartbeats/" + unknown)
     assert_clean(run, 2, extra_secrets=[unknown])
     assert standin.pings() == []

@@ -19,7 +19,7 @@ from tests.support.site import KEY_UNAUTHORIZED
 
 pytestmark = pytest.mark.runtime
 
-UNKNOWN_KEY = "il1apiUNKNOWNk3y0f1e2d3c4b5a6"
+UNKNOWN_KEY = "il1api-UNKNOWN-k3y0f1e2d3c4b5a6"
 
 
 class Case(NamedTuple):

@@ -22,10 +22,10 @@ SCRIPT = REPO / "notifications" / "cmk_ilert"
 SRC = REPO / "src"
 
 #: Fake keys used throughout the tests; the secret scan looks for all of them.
-KEY_API = "il1apiTESTKEYa1b2c3d4e5f6a7b8"
-KEY_CMK = "il1cmkTESTKEYf6e5d4c3b2a1f0e9"
-KEY_UNAUTHORIZED = "il1apiUNAUTHz9y8x7w6v5u4t3s2"
-KEY_STORED = "il1apiSTOREDq1w2e3r4t5y6u7i8"
+KEY_API = "il1api-TEST-KEY-a1b2c3d4e5f6a7b8"
+KEY_CMK = "il1cmk-TEST-KEY-f6e5d4c3b2a1f0e9"
+KEY_UNAUTHORIZED = "il1api-UNAUTH-z9y8x7w6v5u4t3s2"
+KEY_STORED = "il1api-STORED-q1w2e3r4t5y6u7i8"
 PROXY_PASSWORD = "proxyPassw0rd-Secret-77"
 SECRETS = (KEY_API, KEY_CMK, KEY_UNAUTHORIZED, KEY_STORED, PROXY_PASSWORD)
 
