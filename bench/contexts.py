@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from typing import Dict, List, Mapping
 
+from tests.support.contexts import service
 from tests.support.site import bulk_stdin  # one implementation of Checkmk's bulk format
 
 SITE = "bench"
@@ -42,36 +43,26 @@ class Contexts:
         n = self._next
         self._next += 1
         host = "srv%05d" % n
-        ctx = {
-            "WHAT": "SERVICE",
-            "NOTIFICATIONTYPE": "PROBLEM",
-            "OMD_SITE": SITE,
-            "MONITORING_HOST": "cmk.example.net",
-            "HOSTNAME": host,
-            "HOSTALIAS": "Server %05d" % n,
-            "HOSTADDRESS": "10.%d.%d.%d" % (n // 65536 % 256, n // 256 % 256, n % 256),
-            "HOSTSTATE": "UP",
-            "HOSTSHORTSTATE": "UP",
-            "SERVICEDESC": "CPU load",
-            "SERVICESTATE": "CRITICAL",
-            "SERVICESHORTSTATE": "CRIT",
-            "SERVICEOUTPUT": "CRIT - 15 min load: 12.40 (!!)",
-            "LONGSERVICEOUTPUT": "load1: 14.1\\nload5: 13.0\\nload15: 12.4",
-            "SERVICEPERFDATA": "load1=14.1;4;8;0; load5=13.0;4;8;0;",
-            "PREVIOUSSERVICEHARDSTATE": "OK",
-            "SERVICEPROBLEMID": str(1000 + n),
-            "LASTSERVICEPROBLEMID": str(1000 + n),
-            "SERVICENOTIFICATIONNUMBER": "1",
-            "HOSTURL": "/check_mk/index.py?start_url=view.py%%3Fview_name%%3Dhoststatus%%26host%%3D%s" % host,
-            "SERVICEURL": "/check_mk/index.py?start_url=view.py%%3Fview_name%%3Dservice%%26host%%3D%s"
-                          "%%26service%%3DCPU%%20load" % host,
-            "HOSTTAGS": "/wato/ cmk-agent prod site:%s tcp" % SITE,
-            "LONGDATETIME": time.strftime("%a %b %d %H:%M:%S UTC %Y", time.gmtime()),
-            "MICROTIME": str(self._base + n),
-            "CONTACTNAME": "oncall",
-            "CONTACTEMAIL": "oncall@example.net",
-            "CONTACTS": "oncall",
-        }
+        # The tests' realistic service context, made distinct per event.
+        ctx = service(
+            "PROBLEM",
+            {},
+            OMD_SITE=SITE,
+            HOSTNAME=host,
+            HOSTALIAS="Server %05d" % n,
+            HOSTADDRESS="10.%d.%d.%d" % (n // 65536 % 256, n // 256 % 256, n % 256),
+            SERVICEPROBLEMID=str(1000 + n),
+            LASTSERVICEPROBLEMID=str(1000 + n),
+            HOSTURL="/check_mk/index.py?start_url=view.py%%3Fview_name%%3Dhoststatus%%26host%%3D%s" % host,
+            SERVICEURL="/check_mk/index.py?start_url=view.py%%3Fview_name%%3Dservice%%26host%%3D%s"
+                       "%%26service%%3DCPU%%20load" % host,
+            HOSTTAGS="/wato/ cmk-agent prod site:%s tcp" % SITE,
+            LONGDATETIME=time.strftime("%a %b %d %H:%M:%S UTC %Y", time.gmtime()),
+            MICROTIME=str(self._base + n),
+            CONTACTNAME="oncall",
+            CONTACTEMAIL="oncall@example.net",
+            CONTACTS="oncall",
+        )
         if with_params:
             ctx.update(self.params())
         return ctx

@@ -322,9 +322,6 @@ def valid_entry(data: Any) -> bool:
     return True
 
 
-def backoff_due(entry: Entry, now: float) -> bool:
-    return entry.next_attempt <= now
-
 
 def expired(entry: Entry, now: float, max_age: float = MAX_AGE_SECONDS) -> bool:
     return entry.created > 0 and now - entry.created > max_age

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from typing import Any, Dict, NamedTuple, Optional
+from typing import Any, NamedTuple, Optional
 
 from . import __version__
 from .params import Proxy
@@ -202,11 +202,3 @@ def _chain_text(exc: BaseException) -> str:
     for arg in getattr(exc, "args", ()):
         texts.append(type(arg).__name__ + " " + str(arg))
     return " ".join(texts).lower()
-
-
-def config_of(timeout: float, ignore_ssl: bool, proxy: Proxy) -> TransportConfig:
-    return TransportConfig(timeout, not ignore_ssl, proxy)
-
-
-def as_dict(outcome: Outcome) -> Dict[str, Any]:
-    return outcome._asdict()
