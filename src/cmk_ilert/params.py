@@ -86,6 +86,9 @@ class Settings(NamedTuple):
     routing_key: Optional[str] = None
     outbox: bool = True
     rate_limit: int = DEFAULT_RATE_LIMIT
+    comment_events: bool = True
+    coalesce: bool = True
+    inventory_facts: bool = False
 
     def secrets(self) -> Tuple[str, ...]:
         """Every secret string these settings hold (for the redaction guard)."""
@@ -115,6 +118,9 @@ def parse_settings(context: Mapping[str, str], password_lookup: Optional[Lookup]
         routing_key=_text(context, "ROUTING_KEY").strip() or None,
         outbox=_flag(context, "OUTBOX", default=True),
         rate_limit=_rate_limit(context),
+        comment_events=_flag(context, "COMMENT_EVENTS", default=True),
+        coalesce=_flag(context, "COALESCE", default=True),
+        inventory_facts=_flag(context, "INVENTORY_FACTS", default=False),
     )
 
 
