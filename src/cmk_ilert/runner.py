@@ -15,6 +15,7 @@ from .context import NotificationContext
 from .delivery import Deliverer, Result, rate_window
 from .errors import EXIT_OK, EXIT_PERMANENT, EXIT_TEMPORARY, CmkIlertError
 from .identity import endpoint_fingerprint, event_identity, group_of, rate_key
+from .keyindex import Target, remember
 from .locking import FileLock
 from .mapping import Event, Ignored, map_notification
 from .outbox import DEAD, DELIVERED, QUEUED, Outbox
@@ -37,13 +38,14 @@ _STATE_EXIT = {DELIVERED: EXIT_OK, IGNORED: EXIT_OK, QUEUED: EXIT_TEMPORARY, DEA
 class Prepared:
     """One event ready to be queued: outbox data plus its names."""
 
-    __slots__ = ("identity", "group", "data", "label")
+    __slots__ = ("identity", "group", "data", "label", "target")
 
-    def __init__(self, identity: str, group: str, data: Dict[str, Any]) -> None:
+    def __init__(self, identity: str, group: str, data: Dict[str, Any], target: Target) -> None:
         self.identity = identity
         self.group = group
         self.data = data
         self.label = "%s %s" % (data["event_type"], data["alert_key"])
+        self.target = target
 
 
 def prepare(ctx: NotificationContext, settings: Settings, n: int) -> Tuple[Optional[Prepared], Optional[Ignored]]:
@@ -80,7 +82,9 @@ def _prepared(ctx: NotificationContext, settings: Settings, event: Event, n: int
         "attempts": 0,
         "next_attempt": 0.0,
     }
-    return Prepared(event_identity(endpoint, ctx.values), group_of(endpoint, event.alert_key), data)
+    target = Target(event.alert_key, ctx.get("OMD_SITE"), ctx.get("HOSTNAME"),
+                    ctx.get("SERVICEDESC") if ctx.is_service else "")
+    return Prepared(event_identity(endpoint, ctx.values), group_of(endpoint, event.alert_key), data, target)
 
 
 def microtime(ctx: NotificationContext, default: int) -> int:
@@ -131,6 +135,9 @@ def run_notify(
         assert prepared is not None
         (with_outbox if settings.outbox else direct).append(prepared)
 
+    for item in with_outbox + direct:
+        if item.data["event_type"] == "ALERT":
+            remember(state_dir(environ), item.target)  # for `sync`: alert key -> host/service
     deliverer = Deliverer(rate_window(dict(environ)))
     try:
         if direct:

@@ -1,0 +1,86 @@
+"""Alert key -> (site, host, service): the way back from an iLert alert to Checkmk.
+
+Alert keys are case-folded and long ones end in a hash (``mapping.alert_key``), so
+the host and service of an iLert alert cannot be read back from its key. Every
+ALERT that is prepared for delivery records the original names here; ``sync``
+reads them to acknowledge or comment the right object through Livestatus.
+
+Layout: ``index/<sha256(alert key)[:24]>.json`` below the state directory, one small
+file per alert key (0600), written atomically (temp file + rename) only when it
+is missing or names other objects, so a storm of repeated problems costs one
+``stat`` per event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from typing import NamedTuple, Optional
+
+INDEX_DIR = "index"
+
+
+class Target(NamedTuple):
+    """The Checkmk object an alert key stands for (``service`` empty for hosts)."""
+
+    alert_key: str
+    site: str
+    host: str
+    service: str
+
+
+def _path(root: str, alert_key: str) -> str:
+    digest = hashlib.sha256(alert_key.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+    return os.path.join(root, INDEX_DIR, digest + ".json")
+
+
+def remember(root: str, target: Target) -> None:
+    """Record ``target`` unless the index already holds exactly it. Never raises
+    for I/O problems: the index is a convenience for ``sync``, not part of delivery."""
+    path = _path(root, target.alert_key)
+    try:
+        if lookup(root, target.alert_key) == target:
+            return
+        folder = os.path.dirname(path)
+        os.makedirs(folder, 0o700, exist_ok=True)
+        tmp = "%s.%d.tmp" % (path, os.getpid())
+        payload = json.dumps(target._asdict(), ensure_ascii=False, sort_keys=True).encode("utf-8")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        try:
+            os.write(fd, payload)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except (OSError, ValueError):
+        return
+
+
+def lookup(root: str, alert_key: str) -> Optional[Target]:
+    """The recorded object of ``alert_key``, or None (unknown, unreadable, malformed)."""
+    path = _path(root, alert_key)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    try:
+        import stat
+
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > 65536:
+            return None
+        raw = os.read(fd, 65536)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    fields = [data.get(name) for name in Target._fields]
+    if not all(isinstance(value, str) for value in fields) or fields[0] != alert_key:
+        return None
+    return Target(*fields)
