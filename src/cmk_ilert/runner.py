@@ -135,7 +135,7 @@ def run_notify(
         assert prepared is not None
         (with_outbox if settings.outbox else direct).append(prepared)
 
-    for item in with_outbox + direct:
+    for item in with_outbox:  # outbox off promises no files: sync then asks Livestatus
         if item.data["event_type"] == "ALERT":
             remember(state_dir(environ), item.target)  # for `sync`: alert key -> host/service
     deliverer = Deliverer(rate_window(dict(environ)))
