@@ -24,6 +24,17 @@ CRON_LINE = ("* * * * * . $HOME/.profile >/dev/null 2>&1; python3 -m cmk_ilert f
              ">>$HOME/var/log/cmk_ilert.log 2>&1 (in ~/etc/cron.d/cmk_ilert, then: omd reload crontab)")
 
 
+def _seconds(text: str) -> float:
+    """A finite, non-negative number of seconds (at most a day)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("not a number of seconds: %r" % text[:40]) from None
+    if not (0 <= value <= 86400):
+        raise argparse.ArgumentTypeError("must be between 0 and 86400 seconds")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python3 -m cmk_ilert",
@@ -43,16 +54,16 @@ def build_parser() -> argparse.ArgumentParser:
                                    "within the rate limit. Meant for the site cron: " + CRON_LINE)
     p.add_argument("--now", action="store_true",
                    help="ignore retry backoff and 429 pauses (after an outage is over)")
-    p.add_argument("--max-time", type=float, default=50.0, metavar="SECONDS",
+    p.add_argument("--max-time", type=_seconds, default=50.0, metavar="SECONDS",
                    help="stop after this many seconds (default 50, below the cron interval)")
     p.add_argument("--quiet", action="store_true", help="print only delivered and rejected events")
 
     p = sub.add_parser("status", help="show the outbox: pending per alert key, dead letters",
                        description="Summarise the outbox. Exit code 0 OK, 1 events waiting longer than --warn, "
-                                   "2 dead letters or events waiting longer than --crit; --local-check prints "
+                                   "2 dead letters or events waiting longer than --crit, 3 no outbox; --local-check prints "
                                    "one line in Checkmk's local check format.")
-    p.add_argument("--warn", type=float, default=300.0, metavar="SECONDS", help="default 300")
-    p.add_argument("--crit", type=float, default=3600.0, metavar="SECONDS", help="default 3600")
+    p.add_argument("--warn", type=_seconds, default=300.0, metavar="SECONDS", help="default 300")
+    p.add_argument("--crit", type=_seconds, default=3600.0, metavar="SECONDS", help="default 3600")
     p.add_argument("--local-check", action="store_true", help="print a Checkmk local check line")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -72,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--url", default="https://api.ilert.com", help="iLert base URL")
     p.add_argument("--proxy", default=None, help="FROM_ENVIRONMENT (default), NO_PROXY or a proxy URL")
     p.add_argument("--ignore-ssl", action="store_true")
-    p.add_argument("--timeout", type=float, default=10.0)
+    p.add_argument("--timeout", type=_seconds, default=10.0)
     p.add_argument("--no-resolve", action="store_true", help="leave the test alert open")
 
     p = sub.add_parser("heartbeat", help="ping an iLert heartbeat URL (for the site cron)",
@@ -81,10 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
                                    "notify. The URL holds a key: it is never printed.")
     p.add_argument("url", nargs="?", help="heartbeat URL (visible in 'ps': prefer --url-file or $ILERT_HEARTBEAT_URL)")
     p.add_argument("--url-file", metavar="FILE", help="file holding the heartbeat URL")
-    p.add_argument("--min-interval", type=float, default=60.0, metavar="SECONDS")
-    p.add_argument("--max-pending-age", type=float, default=900.0, metavar="SECONDS",
+    p.add_argument("--min-interval", type=_seconds, default=60.0, metavar="SECONDS")
+    p.add_argument("--max-pending-age", type=_seconds, default=900.0, metavar="SECONDS",
                    help="skip the ping while an event waits longer than this (default 900)")
-    p.add_argument("--timeout", type=float, default=10.0)
+    p.add_argument("--timeout", type=_seconds, default=10.0)
     return parser
 
 
@@ -98,13 +109,21 @@ def main(argv: Optional[List[str]] = None, environ: Optional[Mapping[str, str]] 
     if not args.command:
         build_parser().print_help()
         return EXIT_OK
+    # dry-run keeps stdout for the JSON document: its messages go to stderr
+    errors = Printer(sys.stderr) if args.command == "dry-run" else printer
+    if args.command != "notify":  # notify has its own, below Checkmk's 60 s
+        from .script import start_watchdog
+
+        limit = _hard_limit(args)
+        start_watchdog(limit, "%s stopped after %ds: every command is bounded in time" % (args.command, limit),
+                       EXIT_TEMPORARY)
     try:
         if args.command == "notify":
             from .script import main as script_main
 
             return script_main(["--bulk"] if args.bulk else [], env)
         if args.command == "flush":
-            from .runner import deliver_due
+            from .flush import deliver_due
 
             return deliver_due(env, printer, args.max_time, force=args.now, quiet=args.quiet)
         if args.command == "status":
@@ -112,7 +131,7 @@ def main(argv: Optional[List[str]] = None, environ: Optional[Mapping[str, str]] 
 
             return run_status(env, printer, args.warn, args.crit, args.local_check, args.json)
         if args.command == "dry-run":
-            return _dry_run(args.file, env, printer)
+            return _dry_run(args.file, env, printer, errors)
         if args.command == "test":
             from .selftest import run_test
 
@@ -122,16 +141,25 @@ def main(argv: Optional[List[str]] = None, environ: Optional[Mapping[str, str]] 
 
             return run_heartbeat(args, env, printer)
     except CmkIlertError as exc:
-        printer.line("error: %s" % exc)
+        errors.line("error: %s" % exc)
         return exc.exit_code
     except KeyboardInterrupt:
         return EXIT_TEMPORARY
     except Exception as exc:  # noqa: BLE001
         from .script import where
 
-        printer.line("internal error (%s at %s)" % (type(exc).__name__, where(exc)))
+        errors.line("internal error: %s at %s" % (type(exc).__name__, where(exc)))
         return EXIT_PERMANENT
     return EXIT_PERMANENT
+
+
+def _hard_limit(args: argparse.Namespace) -> float:
+    """The last-resort bound of a command; its own logic ends well before."""
+    if args.command in ("flush", "sync"):
+        return max(1.0, min(float(args.max_time), 3600.0)) + 10.0
+    if args.command in ("heartbeat", "test"):
+        return 2 * max(1.0, min(float(args.timeout), 50.0)) + 10.0
+    return 60.0
 
 
 def read_context_file(path: str) -> Dict[str, str]:
@@ -159,7 +187,9 @@ def read_context_file(path: str) -> Dict[str, str]:
     return {(k[7:] if k.startswith("NOTIFY_") else k): v for k, v in values.items()}
 
 
-def _dry_run(path: Optional[str], env: Mapping[str, str], printer: Printer) -> int:
+def _dry_run(path: Optional[str], env: Mapping[str, str], printer: Printer, errors: Printer) -> int:
+    """The request(s) as JSON on stdout (one document, or a list for a notification
+    that maps to two events); everything else on stderr."""
     from .context import NotificationContext, from_environ
     from .mapping import Ignored, map_notification
     from .params import parse_settings
@@ -178,13 +208,19 @@ def _dry_run(path: Optional[str], env: Mapping[str, str], printer: Printer) -> i
     ctx = NotificationContext(values)
     mapped = map_notification(ctx, settings)
     if isinstance(mapped, Ignored):
-        printer.line("%s %s: ignored (%s); nothing would be sent" % (mapped.notification_type, mapped.alert_key,
-                                                                   mapped.reason))
+        errors.line("%s %s: ignored (%s); nothing would be sent" % (mapped.notification_type, mapped.alert_key,
+                                                                  mapped.reason))
         return EXIT_OK
-    request = build(mapped, ctx, settings)
-    document = {"method": "POST", "url": request.url, "body": request.body,
-                "headers": {"Content-Type": "application/json", "User-Agent": "cmk_ilert/" + __version__}}
-    if placeholder:
-        document["note"] = "no ilert_api_key in the context: a placeholder key was used"
-    printer.raw(json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True))
+    documents = []
+    for event in mapped:
+        request = build(event, ctx, settings)
+        url, body = request.final(settings.api_key.reveal())
+        headers = {"Content-Type": "application/json", "User-Agent": "cmk_ilert/" + __version__}
+        headers.update(request.headers())
+        document: Dict[str, object] = {"method": "POST", "url": url, "body": body, "headers": headers}
+        if placeholder:
+            document["note"] = "no ilert_api_key in the context: a placeholder key was used"
+        documents.append(document)
+    printer.raw(json.dumps(documents[0] if len(documents) == 1 else documents, indent=2, ensure_ascii=False,
+                           sort_keys=True))
     return EXIT_OK

@@ -17,6 +17,11 @@ from types import MappingProxyType
 from typing import Dict, List, Mapping, Tuple
 
 ENV_PREFIX = "NOTIFY_"
+#: Every value is cut here on the way in (nothing downstream needs more; a
+#: megabyte of plugin output must not cost time before the event is durable).
+MAX_VALUE = 65536
+#: Longer variable names are not Checkmk's: they are dropped.
+MAX_NAME = 256
 
 
 class NotificationContext:
@@ -25,7 +30,8 @@ class NotificationContext:
     __slots__ = ("_values",)
 
     def __init__(self, values: Mapping[str, str]) -> None:
-        self._values: Mapping[str, str] = MappingProxyType(dict(values))
+        self._values: Mapping[str, str] = MappingProxyType(
+            {_valid_text(k): _valid_text(v[:MAX_VALUE]) for k, v in values.items() if len(k) <= MAX_NAME})
 
     @property
     def values(self) -> Mapping[str, str]:
@@ -70,10 +76,11 @@ def from_environ(environ: Mapping[str, str]) -> NotificationContext:
     so that every later encoding step is safe.
     """
     n = len(ENV_PREFIX)
-    return NotificationContext({k[n:]: _valid_text(v) for k, v in environ.items() if k.startswith(ENV_PREFIX)})
+    return NotificationContext({k[n:]: v for k, v in environ.items() if k.startswith(ENV_PREFIX)})
 
 
 def _valid_text(value: str) -> str:
+    """Text that encodes to UTF-8: lone surrogates (undecodable bytes) become U+FFFD."""
     if value.isascii():
         return value
     try:

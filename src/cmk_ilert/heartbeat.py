@@ -3,7 +3,9 @@
 Pings at most once per ``--min-interval`` (iLert allows 5 pings a minute per
 heartbeat key) and skips the ping while the outbox holds an event older than
 ``--max-pending-age``, so a stuck notification path turns into an iLert alert.
-The URL carries the heartbeat key and is never printed.
+The URL carries the heartbeat key and is never printed. One ping is bounded by
+``--timeout`` (wall clock), and overlapping runs do not pile up: a run that
+finds another one pinging the same URL exits at once.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ import time
 from typing import Mapping
 
 from .errors import EXIT_OK, EXIT_PERMANENT, EXIT_TEMPORARY, ConfigError
-from .outbox import Outbox
+from .fsutil import errno_name, read_regular, touch
+from .locking import FileLock
+from .outbox import Outbox, unusable_reason
 from .output import Printer
 from .params import validate_base_url
 from .paths import state_dir
@@ -25,10 +29,9 @@ def run_heartbeat(args: argparse.Namespace, env: Mapping[str, str], printer: Pri
     url = (args.url or env.get("ILERT_HEARTBEAT_URL", "")).strip()
     if args.url_file:
         try:
-            with open(args.url_file, "r", encoding="utf-8") as handle:
-                url = handle.read().strip()
+            url = read_regular(args.url_file, 4096).decode("utf-8", "replace").strip()
         except OSError as exc:
-            raise ConfigError("cannot read the heartbeat URL file (%s)" % type(exc).__name__) from None
+            raise ConfigError("cannot read the heartbeat URL file: %s" % errno_name(exc)) from None
     if not url:
         raise ConfigError("no heartbeat URL: use --url-file, $ILERT_HEARTBEAT_URL or the argument")
     printer.add_secrets([url, url.rstrip("/").rsplit("/", 1)[-1]])
@@ -38,32 +41,58 @@ def run_heartbeat(args: argparse.Namespace, env: Mapping[str, str], printer: Pri
     if outbox.exists():
         from .status import collect
 
-        info = collect(outbox, now)
+        info = collect(outbox, now, printer)
         if info["pending"] and info["oldest_age"] > args.max_pending_age:
             printer.line("heartbeat: skipped, an event has waited %ds in the outbox" % info["oldest_age"])
             return EXIT_TEMPORARY
-    outbox.ensure()
-    stamp = os.path.join(outbox.root, "heartbeat-%s.last" % hashlib.sha256(url.encode()).hexdigest()[:16])
     try:
-        last = os.stat(stamp).st_mtime
-    except FileNotFoundError:
+        outbox.ensure()
+    except OSError as exc:
+        printer.line("heartbeat: outbox %s unusable: %s" % (outbox.root, unusable_reason(exc)))
+        return EXIT_TEMPORARY
+    digest = hashlib.sha256(url.encode("utf-8", "replace")).hexdigest()[:16]
+    lock = FileLock(os.path.join(outbox.locks, "heartbeat-%s.lock" % digest))
+    try:
+        locked = lock.acquire(wait=0.0)
+    except OSError:
+        locked = False
+    if not locked:
+        printer.line("heartbeat: skipped, another heartbeat is running")
+        return EXIT_OK
+    try:
+        return _ping(url, os.path.join(outbox.root, "heartbeat-%s.last" % digest), now, args, printer)
+    finally:
+        lock.release()
+
+
+def _ping(url: str, stamp: str, now: float, args: argparse.Namespace, printer: Printer) -> int:
+    try:
+        last = os.lstat(stamp).st_mtime
+    except OSError:
         last = 0.0
-    if now - last < args.min_interval:
+    if 0 <= now - last < args.min_interval:
         printer.line("heartbeat: skipped, last ping %ds ago" % (now - last))
         return EXIT_OK
-    import requests
+    from .params import Proxy
+    from .transport import Answer, Transport, TransportConfig
 
+    timeout = min(max(float(args.timeout), 1.0), 50.0)
+    transport = Transport(TransportConfig(timeout, True, Proxy("environment")))
     try:
-        response = requests.get(url, timeout=(args.timeout, args.timeout), allow_redirects=False,
-                                headers={"User-Agent": "cmk_ilert heartbeat"})
-        status = response.status_code
-        response.close()
-    except Exception as exc:  # noqa: BLE001
-        printer.line("heartbeat: failed (%s)" % type(exc).__name__)
+        answer = transport.exchange("GET", url, time.monotonic() + timeout,
+                                    headers={"User-Agent": "cmk_ilert heartbeat"})
+    finally:
+        transport.close()
+    if not isinstance(answer, Answer):
+        printer.line("heartbeat: failed, %s" % answer.detail)
         return EXIT_TEMPORARY
+    status = answer.status
     if 200 <= status < 300:
-        with open(stamp, "w"):
-            pass
+        try:
+            touch(stamp)
+        except OSError as exc:
+            printer.line("heartbeat: ok (HTTP %d), but the stamp could not be written: %s" % (status, errno_name(exc)))
+            return EXIT_OK
         printer.line("heartbeat: ok (HTTP %d)" % status)
         return EXIT_OK
     printer.line("heartbeat: failed (HTTP %d)" % status)

@@ -7,6 +7,8 @@ import os
 import time
 from typing import Optional
 
+from .fsutil import open_lock_file
+
 
 class FileLock:
     """An exclusive flock on ``path``; ``acquire(wait)`` polls at most ``wait`` seconds."""
@@ -16,7 +18,8 @@ class FileLock:
         self._fd: Optional[int] = None
 
     def acquire(self, wait: float = 0.0) -> bool:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        """Raises OSError when the lock file cannot be opened (never follows a symlink)."""
+        fd = open_lock_file(self.path)
         deadline = time.monotonic() + max(0.0, wait)
         delay = 0.005
         while True:

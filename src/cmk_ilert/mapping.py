@@ -1,24 +1,39 @@
-"""Checkmk notification -> iLert event (pure; the contract's Event mapping).
+"""Checkmk notification -> iLert events (pure; the contract's Event mapping).
 
-| NOTIFICATIONTYPE        | iLert                                  |
-|-------------------------|----------------------------------------|
-| PROBLEM                 | ALERT                                  |
-| RECOVERY                | RESOLVE                                |
-| ACKNOWLEDGEMENT         | ACCEPT (author and comment travel)     |
-| CUSTOM                  | ALERT with ``forward_custom``, else ignored |
-| FLAPPING*, DOWNTIME*, ALERTHANDLER*, anything else | ignored     |
+* PROBLEM -> ALERT; RECOVERY -> RESOLVE.
+* ACKNOWLEDGEMENT -> ACCEPT with author and comment; with the ``api`` source
+  type and ``comment_events``: ACCEPT, then the comment as a COMMENT event (so
+  it also reaches an alert that was accepted before: iLert drops the comments
+  of an ACCEPT it answers with ALREADY_ACCEPTED).
+* CUSTOM -> with ``forward_custom`` a test ALERT, followed by a RESOLVE when
+  the object is OK/UP (nothing stays open); else ignored.
+* FLAPPING*, DOWNTIME* -> with ``api`` and ``comment_events`` a COMMENT on the
+  open alert; else ignored (iLert's Checkmk alert source ignores them).
+* ALERTHANDLER* and anything else -> ignored.
+
+One notification maps to one or two events; they share the alert key and are
+delivered in the order given.
 """
 
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple, Union
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple, Union
 
 from .context import NotificationContext
 from .params import Settings, UrlPrefix
 from .text import bound, is_unresolved_macro, one_line, paragraphs, render
 
-ALERT, ACCEPT, RESOLVE = "ALERT", "ACCEPT", "RESOLVE"
+ALERT, ACCEPT, RESOLVE, COMMENT = "ALERT", "ACCEPT", "RESOLVE", "COMMENT"
+_OK_STATES = frozenset(("OK", "UP"))
+_COMMENT_TYPES = {
+    "DOWNTIMESTART": "scheduled downtime started",
+    "DOWNTIMEEND": "scheduled downtime ended",
+    "DOWNTIMECANCELLED": "scheduled downtime cancelled",
+    "FLAPPINGSTART": "started flapping",
+    "FLAPPINGSTOP": "stopped flapping",
+    "FLAPPINGDISABLED": "flap detection disabled",
+}
 
 MAX_SUMMARY = 250
 MAX_DETAILS = 16000
@@ -65,45 +80,89 @@ class Ignored(NamedTuple):
     reason: str
 
 
-def map_notification(ctx: NotificationContext, settings: Settings) -> Union[Event, Ignored]:
+def map_notification(ctx: NotificationContext, settings: Settings) -> Union[Tuple[Event, ...], Ignored]:
     ntype = ctx.notification_type
     key = alert_key(ctx)
     upper = ntype.upper()
+    api = settings.source_type == "api"
     if upper == "PROBLEM":
-        event_type = ALERT
-    elif upper == "RECOVERY":
-        event_type = RESOLVE
-    elif upper == "ACKNOWLEDGEMENT":
-        event_type = ACCEPT
-    elif upper == "CUSTOM":
+        return (_event(ctx, settings, ALERT, key),)
+    if upper == "RECOVERY":
+        return (_event(ctx, settings, RESOLVE, key),)
+    if upper == "ACKNOWLEDGEMENT":
+        accept = _event(ctx, settings, ACCEPT, key)
+        if api and settings.comment_events and accept.comments:
+            # iLert answers ALREADY_ACCEPTED (and drops the comments) when the alert was
+            # accepted before; its client libraries send comments as an event of their own.
+            return (accept._replace(comments=()), _comment_event(accept, accept.comments))
+        return (accept,)
+    if upper == "CUSTOM":
         if not settings.forward_custom:
             return Ignored(ntype, key, "CUSTOM notifications are ignored (enable forward_custom to send them)")
-        event_type = ALERT
-    elif upper.startswith(("FLAPPING", "DOWNTIME", "ALERTHANDLER")):
+        alert = _event(ctx, settings, ALERT, key)
+        if state(ctx) in _OK_STATES:
+            # A test from the GUI for an object that is fine: open the test alert and resolve
+            # it right behind, so nothing stays open. In a problem state the alert stays
+            # open like a real one and the next RECOVERY resolves it.
+            return (alert, _event(ctx, settings, RESOLVE, key))
+        return (alert,)
+    what = _COMMENT_TYPES.get(upper.split(" ")[0])
+    if what is not None:
+        if api and settings.comment_events:
+            return (_comment_event(_event(ctx, settings, COMMENT, key), (_checkmk_comment(ctx, what),)),)
+        if not api:
+            return Ignored(ntype, key, "%s notifications are not sent to an alert source of type Checkmk" % upper)
+        return Ignored(ntype, key, "%s notifications are ignored (comment_events is off)" % upper)
+    if upper.startswith(("FLAPPING", "DOWNTIME", "ALERTHANDLER")):
         return Ignored(ntype, key, "%s notifications are not sent to iLert" % (ntype.split(" ")[0] or "this"))
-    else:
-        return Ignored(ntype or "(none)", key, "unknown notification type, nothing sent")
-    return _event(ctx, settings, event_type, key)
+    return Ignored(ntype or "(none)", key, "unknown notification type, nothing sent")
+
+
+def _comment_event(event: Event, comments: Tuple[Comment, ...]) -> Event:
+    return event._replace(event_type=COMMENT, comments=comments, details="", priority=None, routing_key=None,
+                          links=(), labels=(), custom_details=())
+
+
+def _checkmk_comment(ctx: NotificationContext, what: str) -> Comment:
+    service = ctx.is_service
+    subject = "%s on %s" % (_plain(ctx.get("SERVICEDESC")), _plain(ctx.get("HOSTNAME"))) if service else \
+        _plain(ctx.get("HOSTNAME"))
+    author, comment = _author_comment(ctx, service)
+    parts = ["Checkmk: %s %s" % (subject or "object", what)]
+    if author:
+        parts.append("by " + author)
+    text = " ".join(parts)
+    if comment:
+        text += ": " + comment
+    when = one_line(ctx.get("LONGDATETIME"))
+    if when:
+        text += " (%s)" % bound(when, 80)
+    return Comment("Checkmk", bound(text, MAX_FIELD))
 
 
 def _event(ctx: NotificationContext, settings: Settings, event_type: str, key: str) -> Event:
+    secrets = settings.secrets()
     # Templates see the notification, never the rule's parameters (which hold the key).
-    values: Mapping[str, str] = {k: v for k, v in ctx.values.items() if not k.startswith("PARAMETER")}
+    # Secrets are scrubbed from the values *before* anything is cut, so no prefix survives.
+    values: Dict[str, str] = {}
+    for name, value in ctx.values.items():
+        if name.startswith("PARAMETER"):
+            continue
+        values[name] = _scrub(value, secrets) if any(s in value for s in secrets) else value
+    scrubbed = NotificationContext(values)
     service = ctx.is_service
     summary_tpl = settings.summary_service if service else settings.summary_host
     details_tpl = settings.details_service if service else settings.details_host
     if not values.get("HOSTALIAS", "").strip():
-        values = dict(values, HOSTALIAS=values.get("HOSTNAME", ""))
-    summary = bound(one_line(render(summary_tpl, values)), MAX_SUMMARY) or bound(key, MAX_SUMMARY)
+        values["HOSTALIAS"] = values.get("HOSTNAME", "")
+    summary = bound(one_line(render(summary_tpl, values, MAX_SUMMARY * 4)), MAX_SUMMARY) or bound(key, MAX_SUMMARY)
     details = bound(paragraphs(render(details_tpl, values, MAX_DETAILS // 3)), MAX_DETAILS)
     comments: Tuple[Comment, ...] = ()
     if event_type == ACCEPT or ctx.notification_type.upper() == "CUSTOM":
         author, comment = _author_comment(ctx, service)
         if comment or author:
-            comments = (Comment(author or "Checkmk", comment or "Acknowledged in Checkmk"),)
-    secrets = settings.secrets()
-    if any(secret in values_text for secret in secrets for values_text in (summary, details)):
-        summary, details = _scrub(summary, secrets), _scrub(details, secrets)
+            comments = (Comment(_scrub(author, secrets) or "Checkmk",
+                                _scrub(comment, secrets) or "Acknowledged in Checkmk"),)
     return Event(
         event_type=event_type,
         alert_key=key,
@@ -111,11 +170,10 @@ def _event(ctx: NotificationContext, settings: Settings, event_type: str, key: s
         notification_type=ctx.notification_type,
         details=details if event_type == ALERT else "",
         priority=resolve_priority(ctx, settings.priority) if event_type == ALERT else None,
-        links=links(ctx, settings.url_prefix),
+        links=links(scrubbed, settings.url_prefix),
         comments=comments,
-        labels=labels(ctx),
-        custom_details=tuple((k, _scrub(v, secrets) if isinstance(v, str) else v)
-                             for k, v in custom_details(ctx).items()),
+        labels=labels(scrubbed),
+        custom_details=tuple(custom_details(scrubbed).items()),
         routing_key=settings.routing_key if event_type == ALERT else None,
     )
 

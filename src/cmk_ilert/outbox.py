@@ -1,6 +1,6 @@
 """The durable outbox: every event is on disk before its first attempt.
 
-Layout below the state directory (mode 0700; files 0600)::
+Layout below the state directory (mode 0700, owned by the site user; files 0600)::
 
     queue/<group>.<identity>.json   pending events (group = endpoint + alert key)
     sent/<identity>                 delivered markers, kept DEDUP_SECONDS for dedup
@@ -9,15 +9,23 @@ Layout below the state directory (mode 0700; files 0600)::
     tmp/                            files being written
     locks/<group>.lock, flush.lock  flock files
     rate/<keyhash>.json             rate-limit state per integration key
+    index/<keyhash>.json            alert key -> host/service, for ``sync``
 
 Guarantees: an entry is written to ``tmp/``, fsync'd, then hard-linked into
 ``queue/`` (``os.link`` fails if the same event is already queued, which makes
 dedup and enqueue one atomic step) and the directory is fsync'd. A delivered
-entry gets its ``sent/`` marker *before* it is unlinked, and an enqueue checks
-the marker *after* linking, so a concurrent duplicate can never slip through
-the gap. A process killed at any point leaves either no entry or a complete
-one (at-least-once: a kill between a successful POST and the marker means one
+entry gets its ``sent/`` marker *before* it is unlinked, an enqueue checks the
+marker *after* linking, and loading a group drops entries whose marker exists
+(a kill between marker and unlink), so a delivered event is never posted again.
+A process killed at any point leaves either no entry or a complete one
+(at-least-once: a kill between a successful POST and the marker means one
 repeated POST, which iLert folds into the same alert by its alert key).
+
+Hostile state: the directory must belong to the site user and be writable by
+nobody else (``UnsafeStateDir`` otherwise); a sub-folder that is not a folder
+is moved aside and recreated; only regular files are read; anything else in
+``queue/`` is buried. Failures to write *after* an entry is durable never lose
+it: it stays queued and the caller reports the failure.
 """
 
 from __future__ import annotations
@@ -25,16 +33,44 @@ from __future__ import annotations
 import errno
 import json
 import os
+import stat
 import time
-from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Tuple
+
+from .fsutil import (
+    NotRegular,
+    errno_name,
+    fsync_path,
+    read_regular,
+    replace_atomically,
+    touch,
+    unlink,
+    write_new,
+)
 
 DEDUP_SECONDS = 48 * 3600
 MAX_AGE_SECONDS = 24 * 3600
 BACKOFF_FIRST = 30.0
 BACKOFF_MAX = 600.0
 TMP_STALE_SECONDS = 600.0
+#: Largest queue entry read (a checkmk-format body of a big context is ~100 kB).
+MAX_ENTRY_BYTES = 4 << 20
 
 QUEUED, DELIVERED, DEAD = "queued", "delivered", "dead"
+SUBDIRS = ("queue", "sent", "dead", "tmp", "locks", "rate", "index")
+
+Redactor = Callable[[str], str]
+
+
+class UnsafeStateDir(OSError):
+    """The state directory can be written by another user: it is not used."""
+
+
+def unusable_reason(exc: OSError) -> str:
+    """One phrase for why the outbox cannot be used (never a path-bearing OS text)."""
+    if isinstance(exc, UnsafeStateDir):
+        return str(exc.strerror)
+    return errno_name(exc)
 
 
 class Entry(NamedTuple):
@@ -71,19 +107,40 @@ class Outbox:
         self.rate = os.path.join(root, "rate")
         #: identities of unreadable entries moved to the dead letters by this object
         self.buried: List[str] = []
+        #: one line per sub-folder that was not a folder and was moved aside by ``ensure``
+        self.repaired: List[str] = []
 
     # --- setup ---------------------------------------------------------------
 
     def ensure(self) -> None:
+        """Create the layout, check who may write it, repair what is broken.
+
+        Raises UnsafeStateDir when the directory belongs to another user or is
+        writable by group or others, OSError when it cannot be created.
+        """
         old = os.umask(0o077)
         try:
-            for path in (self.root, self.queue, self.sent, self.dead, self.tmp, self.locks, self.rate):
-                try:
-                    os.makedirs(path, 0o700)
-                except FileExistsError:
-                    pass
+            os.makedirs(self.root, 0o700, exist_ok=True)
+            check_safe_dir(self.root)
+            for name in SUBDIRS:
+                self._ensure_subdir(name)
         finally:
             os.umask(old)
+
+    def _ensure_subdir(self, name: str) -> None:
+        path = os.path.join(self.root, name)
+        try:
+            info = os.lstat(path)
+        except FileNotFoundError:
+            _mkdir(path)
+            return
+        if stat.S_ISDIR(info.st_mode):
+            return
+        aside = "%s.broken-%d-%d" % (path, int(time.time()), os.getpid())
+        os.rename(path, aside)
+        _mkdir(path)
+        self.repaired.append("outbox folder %s was not a folder: moved aside to %s and recreated" % (
+            name, os.path.basename(aside)))
 
     def exists(self) -> bool:
         return os.path.isdir(self.queue)
@@ -94,9 +151,9 @@ class Outbox:
         """Write ``(group, identity, data)`` items durably.
 
         Returns ``(identity, state)`` per item: ``queued`` for a new entry, or
-        the state of the earlier copy for a duplicate (``queued``/``delivered``/
-        ``dead``) together with a ``duplicate`` flag folded into the state
-        string as ``duplicate-<state>``.
+        the state of the earlier copy for a duplicate folded into the state
+        string as ``duplicate-<state>``. Raises OSError (nothing half-written
+        stays behind) when the entries cannot be written.
         """
         # fsync batching: write every new entry to tmp/ unsynced, fsync them
         # all back to back, then link them into queue/. Each entry is still on
@@ -104,17 +161,22 @@ class Outbox:
         results: List[Tuple[str, str]] = []
         pending: List[Tuple[int, str, str, str]] = []  # (result index, identity, tmp, final)
         pid = os.getpid()
-        for n, (group, identity, data) in enumerate(items):
-            known = self.state_of(identity, group)
-            if known is not None:
-                results.append((identity, "duplicate-" + known))
-                continue
-            tmp = os.path.join(self.tmp, "%s.%d.%d.tmp" % (identity, pid, n))
-            _write_file(tmp, _encode(data), sync=False)
-            pending.append((len(results), identity, tmp, self._queue_path(group, identity)))
-            results.append((identity, QUEUED))
-        for _, _, tmp, _ in pending:
-            _fsync(tmp)
+        try:
+            for n, (group, identity, data) in enumerate(items):
+                known = self.state_of(identity, group)
+                if known is not None:
+                    results.append((identity, "duplicate-" + known))
+                    continue
+                tmp = os.path.join(self.tmp, "%s.%d.%d.tmp" % (identity, pid, n))
+                pending.append((len(results), identity, tmp, self._queue_path(group, identity)))
+                write_new(tmp, encode(data), sync=False)
+                results.append((identity, QUEUED))
+            for _, _, tmp, _ in pending:
+                fsync_path(tmp)
+        except BaseException:
+            for _, _, tmp, _ in pending:
+                unlink(tmp)
+            raise
         written = False
         for index, identity, tmp, final in pending:
             try:
@@ -122,28 +184,28 @@ class Outbox:
             except OSError as exc:
                 if exc.errno != errno.EEXIST:
                     for _, _, rest, _ in pending:
-                        _unlink(rest)
+                        unlink(rest)
                     raise
-                _unlink(tmp)
+                unlink(tmp)
                 results[index] = (identity, "duplicate-" + QUEUED)
                 continue
-            _unlink(tmp)
+            unlink(tmp)
             written = True
             if os.path.exists(os.path.join(self.sent, identity)):
                 # Delivered by another run between our check and our link.
-                _unlink(final)
+                unlink(final)
                 results[index] = (identity, "duplicate-" + DELIVERED)
         if written:
-            _fsync(self.queue)
+            fsync_path(self.queue)
         return results
 
     def state_of(self, identity: str, group: str) -> Optional[str]:
         """Where an event is now: queued, delivered, dead, or unknown (None)."""
-        if os.path.exists(self._queue_path(group, identity)):
+        if os.path.lexists(self._queue_path(group, identity)):
             return QUEUED
-        if os.path.exists(os.path.join(self.sent, identity)):
+        if os.path.lexists(os.path.join(self.sent, identity)):
             return DELIVERED
-        if os.path.exists(os.path.join(self.dead, identity + ".json")):
+        if os.path.lexists(os.path.join(self.dead, identity + ".json")):
             return DEAD
         return None
 
@@ -166,24 +228,37 @@ class Outbox:
                 out.setdefault(group, []).append(name)
         return out
 
+    def has_group(self, group: str) -> bool:
+        """Whether any entry of ``group`` is queued (names only, nothing is opened)."""
+        prefix = group + "."
+        return any(name.startswith(prefix) for name in self.names())
+
     def load_group(self, group: str, names: Optional[List[str]] = None) -> List[Entry]:
-        """The pending entries of one group, oldest first. Unreadable entries
-        (which atomic writes should never produce) go to the dead letters."""
+        """The pending entries of one group, oldest first. Entries that were
+        delivered already (marker present) are dropped; unreadable, malformed
+        or non-regular ones go to the dead letters."""
         if names is None:
             prefix = group + "."
             names = [n for n in self.names() if n.startswith(prefix)]
         entries: List[Entry] = []
         for name in names:
             path = os.path.join(self.queue, name)
-            identity = name[len(group) + 1 : -len(".json")]
+            identity = name[len(group) + 1: -len(".json")]
+            if os.path.lexists(os.path.join(self.sent, identity)):
+                unlink(path)  # delivered; a kill came between the marker and the unlink
+                continue
             try:
-                with open(path, "rb") as handle:
-                    data = json.loads(handle.read().decode("utf-8"))
+                data = json.loads(read_regular(path, MAX_ENTRY_BYTES).decode("utf-8"))
                 if not valid_entry(data):
                     raise ValueError("not an outbox entry")
             except FileNotFoundError:
                 continue  # delivered meanwhile by another run
-            except (OSError, ValueError):
+            except NotRegular as exc:
+                self._bury(path, identity, {"reason": "outbox entry is not a regular file (%s)" % exc.strerror,
+                                            "created": time.time(), "dead_since": time.time()})
+                self.buried.append(identity)
+                continue
+            except (OSError, ValueError, RecursionError):
                 self._bury(path, identity, {"reason": "unreadable or malformed outbox entry", "created": time.time(),
                                             "dead_since": time.time()})
                 self.buried.append(identity)
@@ -197,60 +272,86 @@ class Outbox:
         seqs = []
         for name in names:
             try:
-                with open(os.path.join(self.queue, name), "rb") as handle:
-                    data = json.loads(handle.read().decode("utf-8"))
+                data = json.loads(read_regular(os.path.join(self.queue, name), MAX_ENTRY_BYTES).decode("utf-8"))
                 seqs.append(data["seq"] if valid_entry(data) else "")
-            except (OSError, ValueError, AttributeError):
-                seqs.append("")  # unreadable: load_group will bury it; handle it first
+            except (OSError, ValueError, RecursionError):
+                seqs.append("")  # unreadable or odd: load_group buries it; handle it first
         return min(seqs) if seqs else ""
 
     # --- transitions -----------------------------------------------------------
 
-    def mark_delivered(self, entry: Entry) -> None:
-        marker = os.path.join(self.sent, entry.identity)
-        fd = os.open(marker, os.O_WRONLY | os.O_CREAT, 0o600)
-        os.close(fd)
-        _unlink(entry.path)
+    def mark_delivered(self, entry: Entry) -> Optional[str]:
+        """Marker first, then unlink. Returns None, or what could not be done
+        (the event *was* delivered either way)."""
+        problem = None
+        try:
+            touch(os.path.join(self.sent, entry.identity))
+        except OSError as exc:
+            problem = "could not write its delivered marker, %s" % errno_name(exc)
+        if not unlink(entry.path):
+            problem = "could not remove it from the queue: it may be sent once more"
+        return problem
 
-    def reschedule(self, entry: Entry, error: str, now: float, backoff: bool = True) -> Entry:
+    def reschedule(self, entry: Entry, error: str, now: float, backoff: bool = True,
+                   redact: Optional[Redactor] = None) -> Tuple[Entry, Optional[str]]:
+        """Record a failed attempt (attempts, next try, last error). When that
+        cannot be written the entry stays as it was (it is durable) and the
+        reason is returned."""
         data = dict(entry.data)
         if backoff:
             data["attempts"] = entry.attempts + 1
-            delay = min(BACKOFF_FIRST * (2 ** (data["attempts"] - 1)), BACKOFF_MAX)
-            data["next_attempt"] = now + delay
-        data["last_error"] = error
+            data["next_attempt"] = now + backoff_delay(data["attempts"])
+        data["last_error"] = redact(error) if redact else error
         data["last_attempt"] = now
-        tmp = os.path.join(self.tmp, "%s.%d.r.tmp" % (entry.identity, os.getpid()))
-        _write_file(tmp, _encode(data))
-        if not os.path.exists(entry.path):
-            _unlink(tmp)  # delivered by someone else meanwhile
-            return entry
-        os.replace(tmp, entry.path)
-        return Entry(entry.path, entry.identity, entry.group, data)
+        if not os.path.lexists(entry.path):
+            return entry, None  # delivered by someone else meanwhile
+        try:
+            replace_atomically(entry.path, encode(data), self.tmp)
+        except OSError as exc:
+            return entry, "could not record the retry, %s: the event stays queued" % errno_name(exc)
+        return Entry(entry.path, entry.identity, entry.group, data), None
 
-    def dead_letter(self, entry: Entry, reason: str, now: float) -> None:
-        """Keep what an admin needs to understand the failure, never the key or payload."""
+    def dead_letter(self, entry: Entry, reason: str, now: float, redact: Optional[Redactor] = None) -> Optional[str]:
+        """Keep what an admin needs to understand the failure, never the key or
+        payload. Returns None, or why the entry could not be moved (it then stays
+        queued)."""
         data = entry.data
+        clean = redact or (lambda text: text)
         record = {
-            "reason": reason,
+            "reason": clean(reason),
             "dead_since": now,
             "created": data.get("created"),
             "attempts": entry.attempts + 1,
             "event_type": data.get("event_type"),
             "notification_type": data.get("notification_type"),
             "alert_key": data.get("alert_key"),
-            "summary": data.get("summary"),
+            "summary": clean(str(data.get("summary", ""))),
             "endpoint": data.get("endpoint"),
+            "api_url": data.get("api_url"),
             "key_hint": data.get("key_hint"),
         }
-        self._bury(entry.path, entry.identity, record)
+        try:
+            self._bury(entry.path, entry.identity, record)
+        except OSError as exc:
+            return "could not move it to the dead letters, %s: it stays queued" % errno_name(exc)
+        return None
+
+    def dead_record(self, identity: str, record: Dict[str, Any]) -> bool:
+        """A dead letter for an event that never was queued (a rule that cannot be
+        used): written once per identity. Returns False if it could not be written."""
+        target = os.path.join(self.dead, identity + ".json")
+        if os.path.lexists(target):
+            return True
+        try:
+            replace_atomically(target, encode(record), self.tmp)
+        except OSError:
+            return False
+        return True
 
     def _bury(self, path: str, identity: str, record: Dict[str, Any]) -> None:
         target = os.path.join(self.dead, identity + ".json")
-        tmp = os.path.join(self.tmp, "%s.%d.d.tmp" % (identity, os.getpid()))
-        _write_file(tmp, _encode(record))
-        os.replace(tmp, target)
-        _unlink(path)
+        replace_atomically(target, encode(record), self.tmp)
+        unlink(path)
 
     # --- housekeeping ------------------------------------------------------------
 
@@ -259,15 +360,17 @@ class Outbox:
         for folder, age in ((self.sent, DEDUP_SECONDS), (self.tmp, TMP_STALE_SECONDS)):
             try:
                 names = os.listdir(folder)
-            except FileNotFoundError:
+            except OSError:
                 continue
             for name in names:
                 path = os.path.join(folder, name)
                 try:
-                    if os.stat(path).st_mtime < now - age:
+                    info = os.lstat(path)
+                    # a future mtime (clock stepped back) counts as old: it cannot be trusted
+                    if info.st_mtime < now - age or info.st_mtime > now + 3600:
                         os.unlink(path)
                         removed += 1
-                except FileNotFoundError:
+                except OSError:
                     pass
         return removed
 
@@ -275,16 +378,15 @@ class Outbox:
         out: List[Tuple[str, Dict[str, Any]]] = []
         try:
             names = sorted(os.listdir(self.dead))
-        except FileNotFoundError:
+        except OSError:
             return out
         for name in names:
             path = os.path.join(self.dead, name)
             try:
-                with open(path, "rb") as handle:
-                    record = json.loads(handle.read().decode("utf-8"))
-            except (OSError, ValueError):
+                record = json.loads(read_regular(path, 1 << 20).decode("utf-8"))
+            except (OSError, ValueError, RecursionError):
                 record = {"reason": "unreadable dead letter"}
-            out.append((path, record if isinstance(record, dict) else {}))
+            out.append((path, record if isinstance(record, dict) else {"reason": "unreadable dead letter"}))
         return out
 
     def group_lock_path(self, group: str) -> str:
@@ -295,6 +397,36 @@ class Outbox:
 
     def rate_path(self, rate_key: str) -> str:
         return os.path.join(self.rate, rate_key + ".json")
+
+
+def check_safe_dir(path: str) -> None:
+    """Refuse a state directory another user owns or can write (symlinks to it are fine)."""
+    info = os.stat(path)
+    if not stat.S_ISDIR(info.st_mode):
+        raise UnsafeStateDir(errno.ENOTDIR, "state directory %s is not a directory" % path)
+    if info.st_uid != os.geteuid():
+        raise UnsafeStateDir(errno.EPERM, "state directory %s belongs to another user (uid %d), not used: "
+                                          "remove it or give it to the site user" % (path, info.st_uid))
+    if info.st_mode & 0o022:
+        raise UnsafeStateDir(errno.EPERM, "state directory %s is writable by other users (mode %04o), not used: "
+                                          "run chmod 700 on it" % (path, stat.S_IMODE(info.st_mode)))
+
+
+def _mkdir(path: str) -> None:
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+
+
+def backoff_delay(attempts: int) -> float:
+    return float(min(BACKOFF_FIRST * (2 ** min(max(attempts, 1) - 1, 20)), BACKOFF_MAX))
+
+
+def due_at(entry: Entry, now: float) -> float:
+    """When the entry may be tried again. A time further ahead than the longest
+    backoff (the clock was stepped back) is clamped to it."""
+    return min(entry.next_attempt, now + BACKOFF_MAX)
 
 
 def valid_entry(data: Any) -> bool:
@@ -311,50 +443,30 @@ def valid_entry(data: Any) -> bool:
         return False
     if not isinstance(data.get("seq"), str):
         return False
+    key = data.get("key")
+    if key is not None and not (isinstance(key, dict) and any(isinstance(key.get(k), str) for k in ("store", "value"))):
+        return False
     try:
-        float(data.get("created", 0.0))
-        float(data.get("next_attempt", 0.0))
+        for name, default in (("created", 0.0), ("next_attempt", 0.0)):
+            if not _finite(float(data.get(name, default))):
+                return False
         int(data.get("attempts", 0))
         int(data.get("rate_limit", 50))
-        float(transport.get("timeout", 10.0))
-    except (TypeError, ValueError):
+        if not _finite(float(transport.get("timeout", 10.0))):
+            return False
+    except (TypeError, ValueError, OverflowError):
         return False
     return True
 
+
+def _finite(value: float) -> bool:
+    return value == value and value not in (float("inf"), float("-inf"))
 
 
 def expired(entry: Entry, now: float, max_age: float = MAX_AGE_SECONDS) -> bool:
     return entry.created > 0 and now - entry.created > max_age
 
 
-def _encode(data: Dict[str, Any]) -> bytes:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8")
-
-
-def _write_file(path: str, payload: bytes, sync: bool = True) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        view = memoryview(payload)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-        if sync:
-            os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync(path: str) -> None:
-    """fsync a written file or a directory (to make a link/rename durable)."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _unlink(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
+def encode(data: Dict[str, Any]) -> bytes:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True,
+                      allow_nan=False).encode("utf-8", "replace")

@@ -89,6 +89,8 @@ class Settings(NamedTuple):
     comment_events: bool = True
     coalesce: bool = True
     inventory_facts: bool = False
+    #: Password-store id the key came from: queued events keep the id, not the key.
+    api_key_store_id: Optional[str] = None
 
     def secrets(self) -> Tuple[str, ...]:
         """Every secret string these settings hold (for the redaction guard)."""
@@ -101,8 +103,10 @@ class Settings(NamedTuple):
 def parse_settings(context: Mapping[str, str], password_lookup: Optional[Lookup] = None) -> Settings:
     """Parse the ``PARAMETER_*`` keys of a notification context."""
     lookup: Callable[[str], Optional[str]] = password_lookup or site_lookup
+    api_key, store_id = _api_key(context, lookup)
     return Settings(
-        api_key=_api_key(context, lookup),
+        api_key=api_key,
+        api_key_store_id=store_id,
         source_type=_choice(context, "ILERT_SOURCE_TYPE", SOURCE_TYPES, "checkmk", fold=str.lower),
         api_url=_api_url(context),
         priority=_priority(context),
@@ -242,19 +246,42 @@ _EXPLICIT_KINDS = frozenset(("password", "explicit_password", "ilert_api_key", "
 _STORED_KINDS = frozenset(("store", "stored_password", "stored"))
 
 
-def _api_key(context: Mapping[str, str], lookup: Lookup) -> Secret:
+def _api_key(context: Mapping[str, str], lookup: Lookup) -> Tuple[Secret, Optional[str]]:
     fam = _family(context, "ILERT_API_KEY")
     if not fam:
         raise ConfigError("parameter ilert_api_key is missing: set the iLert API key in the notification rule")
     kind, value = _secret_shape(fam)
     if kind == "stored":
-        found = lookup(value) if value else None
+        store_id = value.strip()
+        found = lookup(store_id) if store_id else None
         if not found:
-            raise ConfigError("password store entry '%s' for ilert_api_key not found" % value)
-        return Secret(found.strip())
+            raise ConfigError("password store entry '%s' for ilert_api_key not found" % _printable(store_id))
+        return Secret(check_key(found.strip(), "the password store entry '%s'" % _printable(store_id))), store_id
     if not value.strip():
         raise ConfigError("parameter ilert_api_key is empty")
-    return Secret(value.strip())
+    return Secret(check_key(value.strip(), "parameter ilert_api_key")), None
+
+
+#: iLert integration keys are long tokens of letters, digits and a few signs.
+MIN_KEY_LENGTH = 8
+MAX_KEY_LENGTH = 512
+
+
+def check_key(key: str, where: str) -> str:
+    """An iLert key never holds whitespace or control characters and is not
+    short (a short "key" would also make redaction eat ordinary words)."""
+    if any(c.isspace() or not c.isprintable() for c in key):
+        raise ConfigError("%s is not an iLert key: it contains whitespace or control characters" % where)
+    if len(key) < MIN_KEY_LENGTH:
+        raise ConfigError("%s is not an iLert key: too short" % where)
+    if len(key) > MAX_KEY_LENGTH:
+        raise ConfigError("%s is not an iLert key: too long" % where)
+    return key
+
+
+def _printable(text: str) -> str:
+    """A store id for a message: printable, bounded (ids are not secrets)."""
+    return "".join(c if c.isprintable() else "?" for c in text[:80])
 
 
 def _secret_shape(fam: Mapping[str, str]) -> Tuple[str, str]:

@@ -1,12 +1,21 @@
 """The notification run: contexts -> events -> outbox -> delivery -> exit code.
 
 Exit code (Checkmk's protocol): 0 when every event of this call was delivered
-or ignored by design, 1 when some are safely queued for a later run, 2 when
-one was permanently rejected (or the rule cannot be used).
+or ignored by design, 1 when some are safely queued for a later run (or left
+to Checkmk's retry), 2 when one was permanently rejected or the rule cannot be
+used.
+
+Order is never broken: an event goes to iLert only after every earlier event
+of its alert key. With the outbox usable that is the outbox's job. When the
+outbox cannot take the event (disk full, permissions, a directory another user
+can write), the event is sent directly only if the queue of its alert key is
+empty, or once the queued events of that key were delivered first; when that
+cannot be established, it is not sent and Checkmk's retry gets exit 1.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Set, Tuple
@@ -14,11 +23,12 @@ from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Set,
 from .context import NotificationContext
 from .delivery import Deliverer, Result, rate_window
 from .errors import EXIT_OK, EXIT_PERMANENT, EXIT_TEMPORARY, CmkIlertError
+from .fsutil import errno_name
 from .identity import endpoint_fingerprint, event_identity, group_of, rate_key
 from .keyindex import Target, remember
 from .locking import FileLock
-from .mapping import Event, Ignored, map_notification
-from .outbox import DEAD, DELIVERED, QUEUED, Outbox
+from .mapping import Event, Ignored, alert_key, map_notification
+from .outbox import DEAD, DELIVERED, QUEUED, Outbox, unusable_reason
 from .output import Printer
 from .params import Settings, parse_settings
 from .password_store import Lookup
@@ -48,31 +58,35 @@ class Prepared:
         self.target = target
 
 
-def prepare(ctx: NotificationContext, settings: Settings, n: int) -> Tuple[Optional[Prepared], Optional[Ignored]]:
+def prepare(ctx: NotificationContext, settings: Settings, n: int) -> Tuple[List[Prepared], Optional[Ignored]]:
     mapped = map_notification(ctx, settings)
     if isinstance(mapped, Ignored):
-        return None, mapped
-    return _prepared(ctx, settings, mapped, n), None
+        return [], mapped
+    return [_prepared(ctx, settings, event, n, part) for part, event in enumerate(mapped)], None
 
 
-def _prepared(ctx: NotificationContext, settings: Settings, event: Event, n: int) -> Prepared:
+def _prepared(ctx: NotificationContext, settings: Settings, event: Event, n: int, part: int) -> Prepared:
     request = build(event, ctx, settings)
     endpoint = endpoint_fingerprint(settings)
     now = time.time()
     order = microtime(ctx, int(now * 1e6))
+    key_ref = {"store": settings.api_key_store_id} if settings.api_key_store_id else \
+        {"value": settings.api_key.reveal()}
     data: Dict[str, Any] = {
-        "v": 1,
-        "seq": "%020d-%020d-%08d-%06d" % (order, time.time_ns(), os.getpid(), n),
+        "v": 2,
+        "seq": "%020d-%020d-%08d-%06d-%02d" % (order, time.time_ns(), os.getpid(), n, part),
         "created": now,
         "event_type": event.event_type,
         "notification_type": event.notification_type,
         "alert_key": event.alert_key,
         "summary": event.summary,
         "endpoint": request.kind,
+        "api_url": settings.api_url,
         "key_hint": request.key_hint,
+        "key": key_ref,
         "rate_key": rate_key(settings),
         "rate_limit": settings.rate_limit,
-        "request": {"url": request.url, "body": request.body},
+        "request": {"url": request.url, "body": request.body, "key_in": request.key_in},
         "transport": {
             "timeout": settings.timeout,
             "verify": not settings.ignore_ssl,
@@ -82,15 +96,31 @@ def _prepared(ctx: NotificationContext, settings: Settings, event: Event, n: int
         "attempts": 0,
         "next_attempt": 0.0,
     }
+    identity = event_identity(endpoint, ctx.values)
+    if part:
+        identity = hashlib.sha256(("%s/%d" % (identity, part)).encode()).hexdigest()[:32]
     target = Target(event.alert_key, ctx.get("OMD_SITE"), ctx.get("HOSTNAME"),
                     ctx.get("SERVICEDESC") if ctx.is_service else "")
-    return Prepared(event_identity(endpoint, ctx.values), group_of(endpoint, event.alert_key), data, target)
+    return Prepared(identity, group_of(endpoint, event.alert_key), data, target)
 
 
 def microtime(ctx: NotificationContext, default: int) -> int:
-    """The notification's time in microseconds (``str.isdigit`` alone would accept '²')."""
+    """The notification's time in microseconds: ASCII digits only (``str.isdigit``
+    alone accepts '²'), at most 20 of them (Python 3.11+ refuses to convert a
+    5000-digit number, and no clock needs more)."""
     raw = ctx.get("MICROTIME").strip()
-    return int(raw) if raw.isascii() and raw.isdigit() else default
+    return int(raw) if 0 < len(raw) <= 20 and raw.isascii() and raw.isdigit() else default
+
+
+class _Run:
+    """What one notification call collects before delivery."""
+
+    def __init__(self) -> None:
+        self.states: List[str] = []
+        self.with_outbox: List[Prepared] = []
+        self.direct: List[Prepared] = []
+        self.config_errors: List[Tuple[NotificationContext, str]] = []
+        self.keys: Dict[str, str] = {}
 
 
 def run_notify(
@@ -100,66 +130,117 @@ def run_notify(
     bulk: bool = False,
     password_lookup: Optional[Lookup] = None,
 ) -> int:
-    start = time.monotonic()
-    deadline = start + NOTIFY_BUDGET
-    states: List[str] = []
-    settings_cache: Dict[FrozenSet[Tuple[str, str]], Any] = {}
-    with_outbox: List[Prepared] = []
-    direct: List[Prepared] = []
+    deadline = time.monotonic() + NOTIFY_BUDGET
+    run = _Run()
     if bulk:
         # Checkmk sorts bulks newest first by default; deliver oldest first.
         contexts = sorted(contexts, key=lambda c: microtime(c, 0))
     site = environ.get("OMD_SITE", "")
+    settings_cache: Dict[FrozenSet[Tuple[str, str]], Any] = {}
     for n, ctx in enumerate(contexts):
-        if site and not ctx.get("OMD_SITE"):
-            ctx = ctx.with_values({"OMD_SITE": site})  # the site's own environment knows it
-        params = frozenset(ctx.parameters().items())
-        settings = settings_cache.get(params)
-        if settings is None:
-            try:
-                settings = parse_settings(ctx.values, password_lookup)
-            except CmkIlertError as exc:
-                settings = exc
-            settings_cache[params] = settings
-            if isinstance(settings, Settings):
-                printer.add_secrets(settings.secrets())
-        if isinstance(settings, CmkIlertError):
-            printer.line("%s: configuration error: %s" % (ctx.notification_type or "?", settings))
-            states.append(DEAD)
-            continue
-        prepared, ignored = prepare(ctx, settings, n)
-        if ignored is not None:
-            printer.line("%s %s: ignored (%s)" % (ignored.notification_type, ignored.alert_key, ignored.reason))
-            states.append(IGNORED)
-            continue
-        assert prepared is not None
-        (with_outbox if settings.outbox else direct).append(prepared)
+        try:
+            _take(ctx, n, site, settings_cache, run, printer, password_lookup)
+        except Exception as exc:  # noqa: BLE001 - a bad context costs only itself
+            from .script import where
 
-    for item in with_outbox:  # outbox off promises no files: sync then asks Livestatus
-        if item.data["event_type"] == "ALERT":
-            remember(state_dir(environ), item.target)  # for `sync`: alert key -> host/service
-    deliverer = Deliverer(rate_window(dict(environ)))
+            printer.line("%s: notification skipped, it could not be read: %s at %s" % (
+                _safe_type(ctx), type(exc).__name__, where(exc)))
+            run.states.append(DEAD)
+
+    root = state_dir(environ)
+    outbox = Outbox(root)
+    unusable = ""
+    if run.with_outbox or run.config_errors:
+        try:
+            outbox.ensure()
+        except OSError as exc:
+            unusable = unusable_reason(exc)
+        for line in outbox.repaired:
+            printer.line(line)
+    if run.config_errors and not unusable:
+        _record_config_errors(outbox, run.config_errors, printer)
+    for item in run.with_outbox:
+        if item.data["event_type"] == "ALERT" and not unusable:
+            remember(root, item.target)  # for `sync`: alert key -> host/service
+
+    deliverer = Deliverer(rate_window(dict(environ)), password_lookup=password_lookup)
+    deliverer.keys.update(run.keys)
     try:
-        if direct:
-            states.extend(_deliver_direct(direct, deliverer, printer, deadline))
-        if with_outbox:
-            try:
-                outbox = Outbox(state_dir(environ))
-                outbox.ensure()
-                enqueued = outbox.enqueue((i.group, i.identity, i.data) for i in with_outbox)
-            except OSError as exc:
-                # Better one direct attempt than none: Checkmk still sees a truthful exit code.
-                printer.line("outbox %s unusable (%s): delivering directly, without retries" % (
-                    state_dir(environ), type(exc).__name__))
-                states.extend(_deliver_direct(with_outbox, deliverer, printer, deadline))
+        if run.direct:
+            run.states.extend(_deliver_direct(run.direct, outbox, deliverer, printer, deadline, "outbox off"))
+        if run.with_outbox:
+            enqueued: Optional[List[Tuple[str, str]]] = None
+            if not unusable:
+                try:
+                    enqueued = outbox.enqueue((i.group, i.identity, i.data) for i in run.with_outbox)
+                except OSError as exc:
+                    unusable = errno_name(exc)
+            if enqueued is None:
+                printer.line("outbox %s unusable: %s; delivering directly, in order, without retries" % (
+                    root, unusable))
+                run.states.extend(_deliver_direct(run.with_outbox, outbox, deliverer, printer, deadline,
+                                                  "outbox unusable"))
             else:
-                states.extend(_deliver_with_outbox(with_outbox, enqueued, outbox, deliverer, printer, deadline,
-                                                   bulk))
+                run.states.extend(_deliver_with_outbox(run.with_outbox, enqueued, outbox, deliverer, printer,
+                                                       deadline, bulk))
     finally:
         deliverer.close()
+    for identity in outbox.buried:
+        printer.line("unreadable or malformed outbox entry %s moved to the dead letters" % identity)
     if bulk:
-        printer.line("bulk: %d notifications: %s" % (len(contexts), _summary(states)))
-    return max((_STATE_EXIT[s] for s in states), default=EXIT_OK)
+        printer.line("bulk: %d notifications: %s" % (len(contexts), _summary(run.states)))
+    return max((_STATE_EXIT[s] for s in run.states), default=EXIT_OK)
+
+
+def _take(ctx: NotificationContext, n: int, site: str, cache: Dict[FrozenSet[Tuple[str, str]], Any], run: _Run,
+          printer: Printer, password_lookup: Optional[Lookup]) -> None:
+    """Map one context into the run's lists (or a config error / an ignore line)."""
+    if site and not ctx.get("OMD_SITE"):
+        ctx = ctx.with_values({"OMD_SITE": site})  # the site's own environment knows it
+    params = frozenset(ctx.parameters().items())
+    settings = cache.get(params)
+    if settings is None:
+        try:
+            settings = parse_settings(ctx.values, password_lookup)
+        except CmkIlertError as exc:
+            settings = exc
+        cache[params] = settings
+        if isinstance(settings, Settings):
+            printer.add_secrets(settings.secrets())
+            if settings.api_key_store_id:
+                run.keys[settings.api_key_store_id] = settings.api_key.reveal()
+    if isinstance(settings, CmkIlertError):
+        printer.line("%s: configuration error: %s" % (_safe_type(ctx), settings))
+        run.config_errors.append((ctx, str(settings)))
+        run.states.append(DEAD)
+        return
+    items, ignored = prepare(ctx, settings, n)
+    if ignored is not None:
+        printer.line("%s %s: ignored (%s)" % (ignored.notification_type, ignored.alert_key, ignored.reason))
+        run.states.append(IGNORED)
+        return
+    (run.with_outbox if settings.outbox else run.direct).extend(items)
+
+
+def _safe_type(ctx: NotificationContext) -> str:
+    return " ".join(ctx.notification_type.split())[:40] or "?"
+
+
+def _record_config_errors(outbox: Outbox, errors: List[Tuple[NotificationContext, str]], printer: Printer) -> None:
+    """A rule that cannot be used leaves one dead letter per rule and reason, so
+    ``status`` turns CRIT (Checkmk ignores the exit code of bulk calls)."""
+    now = time.time()
+    for ctx, reason in errors:
+        params = sorted(ctx.parameters().items())
+        identity = "rule-" + hashlib.sha256(repr((params, reason)).encode("utf-8", "replace")).hexdigest()[:26]
+        record = {
+            "reason": printer.redact("configuration error: " + reason),
+            "dead_since": now, "created": now, "attempts": 0, "event_type": None,
+            "notification_type": _safe_type(ctx), "alert_key": alert_key(ctx),
+            "summary": "", "endpoint": "rule", "api_url": None, "key_hint": "",
+        }
+        if not outbox.dead_record(identity, record):
+            printer.line("could not record the configuration error in the dead letters")
 
 
 def _summary(states: Iterable[str]) -> str:
@@ -171,29 +252,88 @@ def _summary(states: Iterable[str]) -> str:
     return ", ".join("%d %s" % (counts.get(s, 0), words[s]) for s in order)
 
 
-def _deliver_direct(items: List[Prepared], deliverer: Deliverer, printer: Printer,
-                    deadline: Optional[float] = None) -> List[str]:
-    """``outbox`` off: one attempt each, in order; Checkmk's spooler owns retries."""
-    from .delivery import transport_config
+def _earlier_queued(outbox: Outbox, group: str) -> Optional[bool]:
+    """Whether events of ``group`` wait in the outbox (None: cannot tell)."""
+    try:
+        names = os.listdir(outbox.queue)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return None
+    prefix = group + "."
+    return any(name.startswith(prefix) and name.endswith(".json") for name in names)
+
+
+def _deliver_direct(items: List[Prepared], outbox: Outbox, deliverer: Deliverer, printer: Printer,
+                    deadline: float, why: str) -> List[str]:
+    """One attempt each, in order, never around earlier queued events of a key;
+    Checkmk's spooler owns retries."""
     from .transport import DELIVERED as OK
     from .transport import PERMANENT
 
     states: List[str] = []
+    held: Set[str] = set()  # groups in which an event of this call was not delivered
+    retry = "%s: Checkmk may retry" % why
     for item in items:
-        if deadline is not None and states and deadline - time.monotonic() < transport_config(item.data).timeout:
-            printer.line("%s: not sent, the run's time budget is used up; outbox off: Checkmk may retry" % item.label)
+        if item.group in held:
+            printer.line("%s: not sent, an earlier event of this alert key was not delivered; %s" % (item.label, retry))
             states.append(QUEUED)
             continue
-        outcome = deliverer.send(item.data)
+        blocker = _clear_the_way(item, outbox, deliverer, printer, deadline)
+        if blocker:
+            printer.line("%s: not sent, %s; %s" % (item.label, blocker, retry))
+            states.append(QUEUED)
+            held.add(item.group)
+            continue
+        if not deliverer.fits(item.data, deadline):
+            printer.line("%s: not sent, the run's time budget is used up; %s" % (item.label, retry))
+            states.append(QUEUED)
+            held.add(item.group)
+            continue
+        outcome = deliverer.send(item.data, deadline)
+        printer.add_secrets(deliverer.redactor.secrets)
         if outcome.status == OK:
             state, text = DELIVERED, "delivered (%s)" % outcome.detail
+            if outcome.alert_url:
+                text += ", alert " + outcome.alert_url
         elif outcome.status == PERMANENT:
             state, text = DEAD, "rejected permanently (%s)" % outcome.detail
         else:
-            state, text = QUEUED, "failed temporarily (%s); outbox off: Checkmk may retry" % outcome.detail
+            state, text = QUEUED, "failed temporarily (%s); %s" % (outcome.detail, retry)
         printer.line("%s: %s" % (item.label, text))
         states.append(state)
+        if state != DELIVERED:
+            held.add(item.group)
     return states
+
+
+def _clear_the_way(item: Prepared, outbox: Outbox, deliverer: Deliverer, printer: Printer,
+                   deadline: float) -> str:
+    """Deliver the queued events of the item's alert key first. Returns '' when
+    the way is clear, else why the item must not be sent now."""
+    earlier = _earlier_queued(outbox, item.group)
+    if earlier is False:
+        return ""
+    if earlier is None:
+        return "the outbox cannot be read, so earlier events of this alert key may be waiting"
+    lock = FileLock(outbox.group_lock_path(item.group))
+    try:
+        locked = lock.acquire(wait=min(5.0, max(0.0, deadline - time.monotonic())))
+    except OSError:
+        locked = False
+    if not locked:
+        return "earlier events of this alert key wait in the outbox and another run is delivering them"
+    try:
+        entries = outbox.load_group(item.group)
+        results, drained = deliverer.deliver_group(outbox, entries, deadline, SINGLE_MAX_RATE_WAIT)
+    finally:
+        lock.release()
+    printer.add_secrets(deliverer.redactor.secrets)
+    for result in results:
+        _print_result(printer, result, own=False)
+    if not drained:
+        return "earlier events of this alert key wait in the outbox and could not be delivered first"
+    return ""
 
 
 def _deliver_with_outbox(
@@ -227,15 +367,20 @@ def _deliver_with_outbox(
     reported = set()
     index = outbox.groups()
     for group in groups:
-        lock = FileLock(outbox.group_lock_path(group))
         remaining = deadline - time.monotonic()
-        if remaining <= 0 or not lock.acquire(wait=min(remaining, 5.0)):
+        lock = FileLock(outbox.group_lock_path(group))
+        try:
+            locked = remaining > 0 and lock.acquire(wait=min(remaining, 5.0))
+        except OSError:
+            locked = False
+        if not locked:
             continue  # another run delivers this key, or time is up: stays queued
         try:
             entries = outbox.load_group(group, index.get(group, []))
             results, _ = deliverer.deliver_group(outbox, entries, deadline, max_wait)
         finally:
             lock.release()
+        printer.add_secrets(deliverer.redactor.secrets)
         for result in results:
             _print_result(printer, result, own=result.identity in mine)
             reported.add(result.identity)
@@ -255,80 +400,3 @@ def _deliver_with_outbox(
 def _print_result(printer: Printer, result: Result, own: bool) -> None:
     prefix = "" if own else "(earlier event) "
     printer.line("%s%s: %s" % (prefix, result.label, result.detail))
-
-
-def deliver_due(
-    environ: Mapping[str, str],
-    printer: Printer,
-    max_time: float,
-    force: bool = False,
-    quiet: bool = False,
-) -> int:
-    """The ``flush`` command: deliver every due entry, oldest key first."""
-    outbox = Outbox(state_dir(environ))
-    if not outbox.exists():
-        if not quiet:
-            printer.line("flush: outbox is empty")
-        return EXIT_OK
-    outbox.ensure()
-    flush_lock = FileLock(outbox.flush_lock_path())
-    if not flush_lock.acquire(wait=0.0):
-        printer.line("flush: another flush is running, nothing to do")
-        return EXIT_OK
-    deadline = time.monotonic() + max_time
-    deliverer = Deliverer(rate_window(dict(environ)))
-    counts = {DELIVERED: 0, QUEUED: 0, DEAD: 0}
-    try:
-        now = time.time()
-        outbox.prune(now)
-        if force:
-            _clear_pauses(outbox, deliverer)
-        blocked: Set[str] = set()
-        again = True
-        while again and time.monotonic() < deadline:
-            again = False
-            index = outbox.groups()
-            oldest = {g: outbox.oldest_seq(g, index[g]) for g in index if g not in blocked}
-            for group in sorted(oldest, key=oldest.__getitem__):
-                if time.monotonic() >= deadline:
-                    break
-                lock = FileLock(outbox.group_lock_path(group))
-                if not lock.acquire(wait=0.0):
-                    continue  # a notification run is delivering this key right now
-                try:
-                    entries = outbox.load_group(group, index[group])
-                    remaining = deadline - time.monotonic()
-                    results, drained = deliverer.deliver_group(outbox, entries, deadline, remaining, force)
-                finally:
-                    lock.release()
-                for result in results:
-                    counts[result.state] = counts.get(result.state, 0) + 1
-                    if result.state != QUEUED or not quiet:
-                        printer.line("%s: %s" % (result.label, result.detail))
-                    again = again or result.state in (DELIVERED, DEAD) or result.rate_limited
-                if not drained and not (results and results[-1].rate_limited):
-                    blocked.add(group)  # in backoff or failing: try again in a later flush
-    finally:
-        deliverer.close()
-        flush_lock.release()
-    for identity in outbox.buried:
-        printer.line("flush: unreadable or malformed outbox entry %s moved to the dead letters" % identity)
-        counts[DEAD] += 1
-    pending = sum(len(v) for v in outbox.groups().values())
-    if not quiet or counts[DELIVERED] or counts[DEAD]:
-        printer.line("flush: %d delivered, %d rejected, %d still queued" % (counts[DELIVERED], counts[DEAD], pending))
-    if counts[DEAD]:
-        return EXIT_PERMANENT
-    return EXIT_TEMPORARY if pending else EXIT_OK
-
-
-def _clear_pauses(outbox: Outbox, deliverer: Deliverer) -> None:
-    from .ratelimit import RateLimiter
-
-    try:
-        names = os.listdir(outbox.rate)
-    except FileNotFoundError:
-        return
-    for name in names:
-        if name.endswith(".json"):
-            RateLimiter(os.path.join(outbox.rate, name), 0, deliverer.window).clear_pause()

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from typing import List, Mapping, Optional
 
-from .errors import EXIT_PERMANENT, CmkIlertError
+from .errors import EXIT_PERMANENT, EXIT_TEMPORARY, CmkIlertError
 from .output import Printer
 
 
@@ -21,10 +22,43 @@ def where(exc: BaseException) -> str:
     return "%s:%d" % (os.path.basename(tb.tb_frame.f_code.co_filename), tb.tb_lineno)
 
 
+#: Checkmk kills a notification plugin after 60 s; whatever happens (a hung
+#: file system, a resolver that ignores signals), the run ends before that.
+HARD_LIMIT = 55.0
+
+
+def start_watchdog(seconds: float, message: str, code: int) -> threading.Timer:
+    """Last resort: end the process after ``seconds`` with one line and ``code``.
+    The outbox is crash-safe (every entry is durable before its first attempt),
+    so ending in the middle of anything loses nothing that was queued."""
+
+    def bail() -> None:
+        try:
+            os.write(1, ("cmk_ilert: %s\n" % message).encode("utf-8"))
+        except OSError:
+            pass
+        os._exit(code)
+
+    timer = threading.Timer(seconds, bail)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
 def main(argv: Optional[List[str]] = None, environ: Optional[Mapping[str, str]] = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     env = os.environ if environ is None else environ
     printer = Printer()
+    watchdog = start_watchdog(HARD_LIMIT, "stopped after %ds to stay within Checkmk's 60 s limit; queued events "
+                                          "are delivered by the next run or the site cron's flush" % HARD_LIMIT,
+                              EXIT_TEMPORARY)
+    try:
+        return _main(args, env, printer)
+    finally:
+        watchdog.cancel()
+
+
+def _main(args: List[str], env: Mapping[str, str], printer: Printer) -> int:
     try:
         from .context import from_environ, parse_bulk
         from .runner import run_notify

@@ -55,16 +55,17 @@ def run_test(args: argparse.Namespace, env: Mapping[str, str], printer: Printer)
     deliverer = Deliverer(60.0)
     code = EXIT_OK
     steps = [("PROBLEM", "CRITICAL")] + ([] if args.no_resolve else [("RECOVERY", "OK")])
+    # Bounded like every command: one full timeout per step, nothing more.
+    deadline = time.monotonic() + len(steps) * settings.timeout + 1.0
     try:
         for n, (ntype, state) in enumerate(steps):
             ctx = NotificationContext(dict(values, NOTIFICATIONTYPE=ntype, SERVICESTATE=state))
-            prepared, _ = prepare(ctx, settings, n)
-            assert prepared is not None
-            outcome = deliverer.send(prepared.data)
-            printer.line("test %s: %s (%s)" % (prepared.label, outcome.status, outcome.detail))
-            if outcome.status != "delivered":
-                code = max(code, 1 if outcome.status == "temporary" else EXIT_PERMANENT)
-                break
+            for prepared in prepare(ctx, settings, n)[0]:
+                outcome = deliverer.send(prepared.data, deadline)
+                printer.line("test %s: %s (%s)" % (prepared.label, outcome.status, outcome.detail))
+                if outcome.status != "delivered":
+                    code = max(code, 1 if outcome.status == "temporary" else EXIT_PERMANENT)
+                    return code
     finally:
         deliverer.close()
     return code

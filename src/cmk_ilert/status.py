@@ -1,66 +1,108 @@
-"""``status``: what waits in the outbox, readable at 3 a.m., usable as a local check."""
+"""``status``: what waits in the outbox, readable at 3 a.m., usable as a local check.
+
+States (exit code and local check): 0 OK, 1 WARN (an event waits longer than
+``--warn``), 2 CRIT (dead letters, or an event waits longer than ``--crit``),
+3 UNKNOWN (there is no outbox: not the site user, not a site, a typo in
+``CMK_ILERT_STATE_DIR``, or nothing ever ran — the site cron's ``flush``
+creates it). Every time shown is clamped (a stepped clock or a tampered file
+cannot show a negative or infinite wait), and every key an entry carries is
+redacted before anything is printed.
+"""
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from typing import Any, Dict, List, Mapping
 
+from .delivery import entry_secrets
 from .errors import EXIT_OK, EXIT_PERMANENT, EXIT_TEMPORARY
-from .outbox import Outbox
+from .outbox import Outbox, due_at
 from .output import Printer
 from .paths import state_dir
 from .ratelimit import RateLimiter
 
+EXIT_UNKNOWN = 3
+_VERDICT = {EXIT_OK: "OK", EXIT_TEMPORARY: "WARN", EXIT_PERMANENT: "CRIT", EXIT_UNKNOWN: "UNKNOWN"}
 
-def collect(outbox: Outbox, now: float) -> Dict[str, Any]:
+
+def collect(outbox: Outbox, now: float, printer: Printer) -> Dict[str, Any]:
     keys: List[Dict[str, Any]] = []
     for group, names in sorted(outbox.groups().items()):
         entries = outbox.load_group(group, names)
         if not entries:
             continue
+        for entry in entries:
+            printer.add_secrets(entry_secrets(entry.data))
         head = entries[0].data
         keys.append({
             "alert_key": head.get("alert_key"),
-            "endpoint": "%s, key %s" % (head.get("endpoint"), head.get("key_hint")),
+            "endpoint": _endpoint(head),
             "pending": len(entries),
-            "oldest_age": round(now - min(e.created for e in entries), 1),
+            "oldest_age": _seconds(now - min(e.created for e in entries)),
             "attempts": entries[0].attempts,
-            "next_attempt_in": round(max(0.0, entries[0].next_attempt - now), 1),
-            "last_error": head.get("last_error", ""),
+            "next_attempt_in": _seconds(due_at(entries[0], now) - now),
+            "last_error": printer.redact(str(head.get("last_error", ""))),
             "events": [e.data.get("event_type") for e in entries],
         })
     paused = []
     try:
-        rate_files = sorted(os.listdir(outbox.rate))
-    except FileNotFoundError:
+        rate_files = sorted(n for n in os.listdir(outbox.rate) if n.endswith(".json") and not n.startswith("."))
+    except OSError:
         rate_files = []
     for name in rate_files:
-        until = RateLimiter(os.path.join(outbox.rate, name), 0, 60.0).paused_until()
+        until = RateLimiter(os.path.join(outbox.rate, name), 0, 60.0).paused_until(now)
         if until > now:
-            paused.append({"rate_key": name[:-5], "paused_for": round(until - now, 1)})
+            paused.append({"rate_key": name[:-5], "paused_for": _seconds(until - now)})
     dead = []
     for path, record in outbox.dead_letters():
         dead.append({
             "file": path,
             "event_type": record.get("event_type"),
             "alert_key": record.get("alert_key"),
-            "reason": record.get("reason"),
-            "endpoint": "%s, key %s" % (record.get("endpoint"), record.get("key_hint")),
-            "age": round(now - float(record.get("dead_since") or now), 1),
+            "reason": printer.redact(str(record.get("reason", ""))),
+            "endpoint": _endpoint(record),
+            "age": _seconds(now - _number(record.get("dead_since"), now)),
         })
-    return {"directory": outbox.root, "keys": keys, "paused": paused, "dead": dead,
+    return {"directory": outbox.root, "exists": True, "keys": keys, "paused": paused, "dead": dead,
             "pending": sum(k["pending"] for k in keys),
             "oldest_age": max((k["oldest_age"] for k in keys), default=0.0)}
+
+
+def _endpoint(data: Mapping[str, Any]) -> str:
+    if data.get("endpoint") == "rule":
+        return "notification rule"
+    text = "%s, key %s" % (data.get("endpoint"), data.get("key_hint"))
+    url = data.get("api_url")
+    if isinstance(url, str) and url and url != "https://api.ilert.com":
+        text += ", " + url
+    return text
+
+
+def _number(value: Any, default: float) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return default
+    return number if math.isfinite(number) else default
+
+
+def _seconds(value: float) -> float:
+    """A non-negative, finite, rounded duration."""
+    if not math.isfinite(value) or value < 0:
+        return 0.0
+    return round(value, 1)
 
 
 def run_status(environ: Mapping[str, str], printer: Printer, warn: float, crit: float,
                local_check: bool, as_json: bool) -> int:
     outbox = Outbox(state_dir(environ))
     now = time.time()
-    info = collect(outbox, now) if outbox.exists() else {
-        "directory": outbox.root, "keys": [], "paused": [], "dead": [], "pending": 0, "oldest_age": 0.0}
+    if not outbox.exists():
+        return _missing(outbox, printer, local_check, as_json)
+    info = collect(outbox, now, printer)
     code = EXIT_OK
     if info["pending"] and info["oldest_age"] > warn:
         code = EXIT_TEMPORARY
@@ -68,43 +110,61 @@ def run_status(environ: Mapping[str, str], printer: Printer, warn: float, crit: 
         code = EXIT_PERMANENT
     if as_json:
         info["exit_code"] = code
-        printer.raw(json.dumps(info, indent=2, ensure_ascii=False))
+        printer.raw(json.dumps(info, indent=2, ensure_ascii=False, allow_nan=False))
         return code
     if local_check:
-        text = "%d pending (oldest %s), %d dead letters" % (
-            info["pending"], _age(info["oldest_age"]), len(info["dead"]))
+        text = "%s pending, oldest %s, %s" % (info["pending"], _age(info["oldest_age"]),
+                                              plural(len(info["dead"]), "dead letter"))
         if info["dead"]:
             text += "; run 'python3 -m cmk_ilert status' for reasons"
         printer.raw('%d "iLert outbox" pending=%d|dead=%d|oldest_age=%.0f %s' % (
             code, info["pending"], len(info["dead"]), info["oldest_age"], text))
         return code
-    verdict = {EXIT_OK: "OK", EXIT_TEMPORARY: "WARN", EXIT_PERMANENT: "CRIT"}[code]
-    printer.raw("cmk_ilert outbox %s: %s" % (info["directory"], verdict))
+    printer.raw("cmk_ilert outbox %s: %s" % (info["directory"], _VERDICT[code]))
     if not info["pending"]:
         printer.raw("  nothing pending: every event was delivered")
     else:
-        printer.raw("  %d event(s) pending for %d alert key(s), oldest waiting %s" % (
-            info["pending"], len(info["keys"]), _age(info["oldest_age"])))
+        printer.raw("  %s pending for %s, oldest waiting %s" % (
+            plural(info["pending"], "event"), plural(len(info["keys"]), "alert key"), _age(info["oldest_age"])))
         for k in info["keys"]:
-            printer.raw("  - %s (%s): %d pending [%s], waiting %s, %d attempt(s), next try in %s%s" % (
+            printer.raw("  - %s [%s]: %d pending %s, waiting %s, %s, next try in %s%s" % (
                 k["alert_key"], k["endpoint"], k["pending"], " ".join(str(e) for e in k["events"]),
-                _age(k["oldest_age"]), k["attempts"], _age(k["next_attempt_in"]),
+                _age(k["oldest_age"]), plural(k["attempts"], "attempt"), _age(k["next_attempt_in"]),
                 ("; last error: " + k["last_error"]) if k["last_error"] else ""))
     for p in info["paused"]:
         printer.raw("  alert source %s paused for %s after iLert answered 429" % (p["rate_key"], _age(p["paused_for"])))
     if info["dead"]:
-        printer.raw("  %d dead letter(s): rejected permanently, NOT delivered (fix the cause, then delete the file):"
-                    % len(info["dead"]))
+        printer.raw("  %s: rejected permanently, NOT delivered; fix the cause, then delete the file:"
+                    % plural(len(info["dead"]), "dead letter"))
         for d in info["dead"]:
-            printer.raw("  - %s %s (%s), %s ago: %s\n    %s" % (
-                d["event_type"], d["alert_key"], d["endpoint"], _age(d["age"]), d["reason"], d["file"]))
+            printer.raw("  - %s %s [%s], %s ago: %s\n    %s" % (
+                d["event_type"] or "-", d["alert_key"], d["endpoint"], _age(d["age"]), d["reason"], d["file"]))
     if info["pending"]:
         printer.raw("  deliver now: python3 -m cmk_ilert flush --now")
     return code
 
 
+def _missing(outbox: Outbox, printer: Printer, local_check: bool, as_json: bool) -> int:
+    why = ("no outbox at %s: not the site user, not a site, a wrong CMK_ILERT_STATE_DIR, or nothing ran yet "
+           "(the site cron's flush creates it)" % outbox.root)
+    if as_json:
+        printer.raw(json.dumps({"directory": outbox.root, "exists": False, "keys": [], "paused": [], "dead": [],
+                                "pending": 0, "oldest_age": 0.0, "exit_code": EXIT_UNKNOWN, "problem": why},
+                               indent=2, ensure_ascii=False))
+    elif local_check:
+        printer.raw('%d "iLert outbox" - %s' % (EXIT_UNKNOWN, why))
+    else:
+        printer.raw("cmk_ilert outbox %s: UNKNOWN" % outbox.root)
+        printer.raw("  " + why)
+    return EXIT_UNKNOWN
+
+
+def plural(count: int, word: str) -> str:
+    return "%d %s%s" % (count, word, "" if count == 1 else "s")
+
+
 def _age(seconds: float) -> str:
-    seconds = int(seconds)
+    seconds = int(seconds) if math.isfinite(seconds) and seconds > 0 else 0
     if seconds < 120:
         return "%ds" % seconds
     if seconds < 7200:

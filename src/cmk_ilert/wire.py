@@ -8,31 +8,60 @@
   parameter except the few iLert reads (priority, summaries, URL prefix) is
   dropped, and so is any value that contains a secret.
 
-A WireRequest carries the key (body or URL): it is a secret itself and is
-never printed; ``describe()`` gives a safe one-line view.
+A WireRequest does not carry the key: ``key_in`` says where it goes (the
+body's ``integrationKey`` or the URL path), and ``final(key)`` puts it there
+only when the request is sent. So an outbox entry can keep a password-store
+id instead of the key, and nothing printed from a WireRequest can show it.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping, NamedTuple, Sequence
+from typing import Any, Dict, Mapping, NamedTuple, Sequence, Tuple
 from urllib.parse import quote
 
 from .context import NotificationContext
-from .mapping import ALERT, Event, base_url, resolve_priority
+from .mapping import ALERT, RESOLVE, Event, base_url, resolve_priority
 from .params import Settings
 from .secret import hint
 
 MAX_CONTEXT_VALUE = 65536
 
 
+KEY_IN_BODY, KEY_IN_PATH = "body", "path"
+
+
 class WireRequest(NamedTuple):
-    url: str
-    body: Dict[str, Any]
+    url: str  # without the key
+    body: Dict[str, Any]  # without the key
     kind: str  # "api" | "checkmk"
     key_hint: str
+    key_in: str  # "body" | "path"
 
     def describe(self) -> str:
         return "%s endpoint, key %s" % (self.kind, self.key_hint)
+
+    def final(self, key: str) -> Tuple[str, Dict[str, Any]]:
+        """URL and body as they are sent, key included."""
+        return finalize(self.url, self.body, self.key_in, key)
+
+    def headers(self) -> Dict[str, str]:
+        """Headers besides the transport's own (User-Agent, JSON)."""
+        return request_headers(self.kind)
+
+
+def finalize(url: str, body: Dict[str, Any], key_in: str, key: str) -> Tuple[str, Dict[str, Any]]:
+    if key_in == KEY_IN_PATH:
+        return url + quote(key, safe=""), body
+    if key_in == KEY_IN_BODY:
+        return url, dict(body, integrationKey=key)
+    return url, body  # an entry written before keys were kept apart: it holds the key already
+
+
+def request_headers(kind: str) -> Dict[str, str]:
+    """The native format also carries the header Checkmk's built-in method sends."""
+    if kind == "checkmk":
+        return {"Agent": "checkmk/extension/1.0"}
+    return {}
 
 
 def build(event: Event, ctx: NotificationContext, settings: Settings) -> WireRequest:
@@ -44,7 +73,6 @@ def build(event: Event, ctx: NotificationContext, settings: Settings) -> WireReq
 def api_request(event: Event, settings: Settings) -> WireRequest:
     key = settings.api_key.reveal()
     body: Dict[str, Any] = {
-        "integrationKey": key,
         "eventType": event.event_type,
         "alertKey": event.alert_key,
         "summary": event.summary,
@@ -63,7 +91,7 @@ def api_request(event: Event, settings: Settings) -> WireRequest:
         body["customDetails"] = dict(event.custom_details)
     if event.routing_key and event.event_type == ALERT:
         body["routingKey"] = event.routing_key
-    return WireRequest(settings.api_url + "/api/events", body, "api", hint(key))
+    return WireRequest(settings.api_url + "/api/events", body, "api", hint(key), KEY_IN_BODY)
 
 
 # Parameters iLert's checkmk-ext endpoint may read; everything else stays home.
@@ -82,11 +110,13 @@ def checkmk_request(event: Event, ctx: NotificationContext, settings: Settings) 
     if base:
         body["PARAMETER_URL_PREFIX_MANUAL"] = base + "/check_mk/"
     if ctx.notification_type.upper() == "CUSTOM":
-        # iLert's Checkmk source only opens alerts for PROBLEM (forward_custom is on here).
-        body["NOTIFICATIONTYPE"] = "PROBLEM"
+        # iLert's Checkmk source only processes PROBLEM, ACKNOWLEDGEMENT and RECOVERY: the
+        # test alert of a CUSTOM notification (forward_custom is on) is a PROBLEM, and its
+        # follow-up RESOLVE (object OK/UP, see mapping) a RECOVERY.
+        body["NOTIFICATIONTYPE"] = "RECOVERY" if event.event_type == RESOLVE else "PROBLEM"
         body["CMK_ILERT_NOTIFICATIONTYPE"] = "CUSTOM"
-    url = "%s/api/v1/events/checkmk-ext/%s" % (settings.api_url, quote(key, safe=""))
-    return WireRequest(url, body, "checkmk", hint(key))
+    url = "%s/api/v1/events/checkmk-ext/" % settings.api_url
+    return WireRequest(url, body, "checkmk", hint(key), KEY_IN_PATH)
 
 
 def scrub_context(values: Mapping[str, str], secrets: Sequence[str]) -> Dict[str, Any]:
