@@ -61,7 +61,12 @@ def test_each_callable_takes_exactly_the_keywords_of_the_facts(release):
                 if not fact.present or not fact.callable:
                     continue
                 keywords, var_keyword = _keywords(getattr(module, name))
-                assert keywords == set(fact.keywords), (release, module_name, name, sorted(keywords ^ set(fact.keywords)))
+                assert keywords == set(fact.keywords), (
+                    release,
+                    module_name,
+                    name,
+                    sorted(keywords ^ set(fact.keywords)),
+                )
                 assert var_keyword == fact.var_keyword, (release, module_name, name)
                 checked += 1
         assert checked >= 12

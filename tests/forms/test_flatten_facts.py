@@ -88,7 +88,9 @@ def test_the_script_resolves_stored_keys_with_the_store_api_of_the_facts(release
         "print(repr(site_lookup('ilert_prod')), repr(site_lookup('missing')))\n"
     )
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), os.path.join(REPO, "src")]))
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "' stored-key-1 ' None"
 
@@ -107,5 +109,7 @@ def test_the_fake_sites_store_answers_unknown_ids_like_the_facts(release, tmp_pa
         "except Exception as exc:\n    print('raised', isinstance(exc, Exception))\n"
     )
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(str(p) for p in site.lib_dirs))
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
     assert result.stdout.split() == (["raised", "True"] if unknown == "raises" else ["returned", "None"])

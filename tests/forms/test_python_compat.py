@@ -37,8 +37,25 @@ REMOVED_MODULES = {
     **{
         name: "3.13 (PEP 594)"
         for name in (
-            "aifc", "audioop", "cgi", "cgitb", "chunk", "crypt", "imghdr", "mailcap", "msilib", "nis",
-            "nntplib", "ossaudiodev", "pipes", "sndhdr", "spwd", "sunau", "telnetlib", "uu", "xdrlib",
+            "aifc",
+            "audioop",
+            "cgi",
+            "cgitb",
+            "chunk",
+            "crypt",
+            "imghdr",
+            "mailcap",
+            "msilib",
+            "nis",
+            "nntplib",
+            "ossaudiodev",
+            "pipes",
+            "sndhdr",
+            "spwd",
+            "sunau",
+            "telnetlib",
+            "uu",
+            "xdrlib",
         )
     },
     "lib2to3": "3.13 (What's New in Python 3.13)",
@@ -112,7 +129,9 @@ def test_compiles_with_the_newest_interpreter_warnings_as_errors():
         "    compile(open(path, encoding='utf-8').read(), path, 'exec')\n"
         "print('.'.join(map(str, sys.version_info[:2])))\n"
     )
-    result = subprocess.run([python, "-c", script] + SITE_CODE, capture_output=True, text=True, timeout=120, check=False)
+    result = subprocess.run(
+        [python, "-c", script] + SITE_CODE, capture_output=True, text=True, timeout=120, check=False
+    )
     assert result.returncode == 0, result.stderr
     assert tuple(int(x) for x in result.stdout.strip().split(".")) >= (3, 13)
 
@@ -125,7 +144,9 @@ def _imports(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 found.append((alias.name, None))
-                aliases[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else alias.name.split(".")[0]
+                aliases[alias.asname or alias.name.split(".")[0]] = (
+                    alias.name if alias.asname else alias.name.split(".")[0]
+                )
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             found.append((node.module, None))
             for alias in node.names:
@@ -212,5 +233,7 @@ def test_the_checks_catch_what_they_look_for():
     visitor.visit(ast.parse("def f():\n    try:\n        pass\n    finally:\n        return 1\n"))
     assert visitor.found == [5]
     visitor = _FinallyExit()
-    visitor.visit(ast.parse("for i in x:\n    try:\n        pass\n    finally:\n        for j in y:\n            break\n"))
+    visitor.visit(
+        ast.parse("for i in x:\n    try:\n        pass\n    finally:\n        for j in y:\n            break\n")
+    )
     assert visitor.found == []

@@ -42,7 +42,10 @@ def valuespecs(
     names = {
         "Dictionary": Name(True, source, DICTIONARY),
         "TextInput": Name(
-            text_input, source, TEXT if text_input else (), note="" if text_input else "2.0 has TextAscii/TextUnicode only"
+            text_input,
+            source,
+            TEXT if text_input else (),
+            note="" if text_input else "2.0 has TextAscii/TextUnicode only",
         ),
         "TextUnicode": Name(
             True, source, TEXT, note="a class in 2.0; an alias of TextInput from 2.1 ('alias added in 2.1.0')"

@@ -23,15 +23,13 @@ EVENTS_20 = Source("cmk/base/events.py", "@6f61e3fc id 45234939328", _FORK_20, "
 CONFIG_PROXY_20 = Source(
     "cmk/base/config.py", "id 1214244853", "2.0 era: get_http_proxy() returns None for 'environment'"
 )
-PASSWORD_STORE_20 = Source(
-    "cmk/utils/password_store.py", "id 18084514921", "2.0 era: plain-text store, no annotations"
-)
+PASSWORD_STORE_20 = Source("cmk/utils/password_store.py", "id 18084514921", "2.0 era: plain-text store, no annotations")
 PACKAGING_20 = Source(
     "cmk/utils/packaging/__init__.py",
     "id 1223254696",
     "2.0/2.1 era: write_file() sets package['version.packaged'] = cmk_version.__version__",
 )
-PYTHON_20 = Source("Pipfile", "@c5f8c892 id 1239746091", "2.0 era: python_version = \"3.8\"")
+PYTHON_20 = Source("Pipfile", "@c5f8c892 id 1239746091", '2.0 era: python_version = "3.8"')
 
 # --- 2.1 --------------------------------------------------------------------------------------
 VALUESPEC_21 = Source(
@@ -46,7 +44,7 @@ WATO_UTILS_21 = Source(
 )
 EVENTS_21 = Source("cmk/base/events.py", "@7f5459.. id 1219679225", "2.1/2.2 era: _1.._n items, proxy serialize()")
 PASSWORD_STORE_21 = Source("cmk/utils/password_store.py", "id 36757561825", "2.1 era: plain file, builtin generics")
-VERSION_21 = Source("cmk/utils/version.py", "id 1425780141", "__version__ = \"2.1.0b10\"")
+VERSION_21 = Source("cmk/utils/version.py", "id 1425780141", '__version__ = "2.1.0b10"')
 PYTHON_21 = Source("tests/integration/test_python.py", "id 18848117661", "2.1 era: site Python 3.9")
 
 # --- 2.2 --------------------------------------------------------------------------------------
@@ -100,15 +98,17 @@ PASSWORD_VS_23 = Source(
     "id 11011402174",
     "2.3 era: IndividualOrStoredPassword(title, help, allow_empty, size) -> CascadingDropdown",
 )
-HTTP_PROXY_23 = Source("cmk/gui/wato/_http_proxy.py", "id 13462372821", "2.3 era: HTTPProxyReference(allowed_schemes=...)")
+HTTP_PROXY_23 = Source(
+    "cmk/gui/wato/_http_proxy.py", "id 13462372821", "2.3 era: HTTPProxyReference(allowed_schemes=...)"
+)
 RULESPEC_23 = Source("cmk/gui/rulespec.py", "id 39292576593", "2.3 era: v1 rule specs -> legacy rulespecs only")
 PASSWORD_STORE_23 = Source(
     "cmk/utils/password_store.py",
     "id 11312360532",
     "2.3 era: pending_password_store_path(), ad-hoc ids, extract() -> str | None",
 )
-VERSION_23 = Source("cmk/utils/version.py", "index snapshot", "__version__ = \"2.3.0b1\"")
-PYTHON_23 = Source("package_versions.bzl", "@0861d2d1 id 39954050851", "PYTHON_VERSION = \"3.12.1\"")
+VERSION_23 = Source("cmk/utils/version.py", "index snapshot", '__version__ = "2.3.0b1"')
+PYTHON_23 = Source("package_versions.bzl", "@0861d2d1 id 39954050851", 'PYTHON_VERSION = "3.12.1"')
 VALUESPEC_PKG = Source(
     "cmk/gui/valuespec/__init__.py",
     "id 40289388802",
@@ -139,14 +139,16 @@ MIGRATE_NOTIFICATIONS_24 = Source(
     "id 58803767813",
     "2.4 era: validates every stored parameter dict with the registered form, aborts on the first message",
 )
-VERSION_24 = Source("cmk/ccc/version.py", "id 30815115975", "__version__ = \"2.4.0b1\"")
+VERSION_24 = Source("cmk/ccc/version.py", "id 30815115975", '__version__ = "2.4.0b1"')
 PASSWORD_STORE_24 = Source(
     "cmk/utils/password_store",
     "id 6774455762",
     "2.4 era: extract() raises MKGeneralException for an unknown id (docstring: used by third-party plug-ins)",
 )
 PYTHON_24 = Source(
-    "MODULE.bazel", "@000d6221 id 54690603295", "2.4-era snapshot (mid-2025): python.toolchain 3.12.11", 
+    "MODULE.bazel",
+    "@000d6221 id 54690603295",
+    "2.4-era snapshot (mid-2025): python.toolchain 3.12.11",
 )
 TEST_CONTEXT_24 = Source(
     "tests/unit/cmk/notification_plugins (ilert/utils tests)",
@@ -187,7 +189,9 @@ V1_VALIDATORS = Source(
     "packages/cmk-rulesets/cmk/rulesets/v1/form_specs/validators.py", "@19621818 id 40285591718", "newest snapshot"
 )
 V1_RULE_SPECS = Source("packages/cmk-rulesets/cmk/rulesets/v1/rule_specs.py", "@76f9e7c0 id 7054927247")
-EVENTS_NEWEST = Source("cmk/base/events.py", "id 3282295375", "newest snapshot: same flattening as 2.1, get_http_proxy passed in")
+EVENTS_NEWEST = Source(
+    "cmk/base/events.py", "id 3282295375", "newest snapshot: same flattening as 2.1, get_http_proxy passed in"
+)
 PASSWORD_STORE_NEWEST = Source(
     "cmk/utils/password_store",
     "id 3095715045",

@@ -7,7 +7,9 @@ from . import _sources as src
 from ._model import Discovery, PasswordStore, Registration, ReleaseFacts, SitePython
 from .cmk23 import wato_names
 
-MODULES = {c.VALUESPEC: c.valuespecs(src.VALUESPEC_PKG, True, c.TRANSFORM_TO_FROM, src.VALUESPEC_PKG, text_unicode=False)}
+MODULES = {
+    c.VALUESPEC: c.valuespecs(src.VALUESPEC_PKG, True, c.TRANSFORM_TO_FROM, src.VALUESPEC_PKG, text_unicode=False)
+}
 MODULES.update(wato_names(src.REGISTRY_24))
 MODULES[c.I18N] = c.i18n(src.REGISTRY_24)
 MODULES["cmk.ccc.version"] = c.version(src.VERSION_24)
