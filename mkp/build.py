@@ -71,7 +71,6 @@ PACKAGE_NAME = "cmk_ilert"
 TITLE = "iLert notifications (cmk_ilert)"
 AUTHOR = "cmk_ilert contributors"
 DOWNLOAD_URL = ""
-VERSION_PACKAGED = "cmk_ilert mkp/build.py"
 
 SCRIPT_SHEBANG = "#!/usr/bin/env python3"
 SCRIPT_TITLE = re.compile(r"# \S.*")
@@ -102,6 +101,8 @@ class Line:
     version_suffix: str
     releases_text: str
     form_text: str
+    #: ``version.packaged``: a Checkmk version, as Checkmk writes there (see ``make_manifest``)
+    version_packaged: str
 
     def package_version(self, base: str) -> str:
         return base + self.version_suffix
@@ -115,6 +116,7 @@ LEGACY = Line(
     version_suffix="-legacy",
     releases_text="Checkmk 2.0 up to 2.4.x",
     form_text="parameter form in web/plugins/wato",
+    version_packaged="2.0.0",
 )
 MODERN = Line(
     key="modern",
@@ -124,6 +126,7 @@ MODERN = Line(
     version_suffix="",
     releases_text="Checkmk 2.5 and newer",
     form_text="parameter form via cmk.rulesets.v1",
+    version_packaged="2.5.0",
 )
 LINES: tuple[Line, ...] = (LEGACY, MODERN)
 
@@ -265,7 +268,15 @@ _COLLECTORS = {
 
 
 def make_manifest(line: Line, base_version: str, files: Mapping[str, Sequence[str]]) -> Manifest:
-    """The validated manifest of ``line`` (raises ``pydantic.ValidationError``)."""
+    """The validated manifest of ``line`` (raises ``pydantic.ValidationError``).
+
+    ``version.packaged``: Checkmk writes the version of the site that packed the MKP there
+    (2.0/2.1 ``cmk/utils/packaging`` ``write_file``: ``cmk_version.__version__``; 2.2
+    ``cmk/utils/packaging/_manifest.py``; newest ``cmk.mkp_tool._mkp.create_mkp(...,
+    version_packaged)``) and no release reads it for a decision; it is shown to the admin. We
+    pack without a site, so it names the Checkmk release whose package format the line was built
+    and checked for: the GA version of the line's oldest release (fixed, so builds stay
+    reproducible)."""
     other = next(candidate for candidate in LINES if candidate is not line)
     description = (
         f"{_SUMMARY}\n\nThis build is for {line.releases_text} ({line.form_text}). For "
@@ -279,7 +290,7 @@ def make_manifest(line: Line, base_version: str, files: Mapping[str, Sequence[st
             "name": PACKAGE_NAME,
             "description": description,
             "version": line.package_version(base_version),
-            "version.packaged": VERSION_PACKAGED,
+            "version.packaged": line.version_packaged,
             "version.min_required": line.min_required,
             "version.usable_until": line.usable_until,
             "author": AUTHOR,

@@ -1,9 +1,13 @@
 """What each supported Checkmk release brings, as far as packaging and tests are concerned.
 
-Sources (see ``../shared/research``): site Python per release from ``checkmk-compat.md``
-§0/§4; requests pins are the versions the test matrix installs (2.0's GA pin 2.22.0, the others the
-release's bundled line); part keys, site directories and install-time file modes from
-``mkp-format.md`` §1-§3.
+Sources (public, Checkmk/checkmk unless noted; details in docs/compatibility.md): site Python per
+release from 2.0's ``Pipfile`` (3.8), 2.1's ``tests/integration/test_python.py`` (3.9), 2.2's
+``defines.make`` (3.11), 2.3's ``package_versions.bzl`` (3.12.1), the handbook's major-update page
+for 2.4 (3.12.3) and, for 2.5, a third-party package's notes (3.13; no 2.5 build file was
+readable). The requests pins are the versions the test matrix installs (2.0's GA pin 2.22.0, the
+others the release's bundled line). Part keys and site directories: the package tool's
+``PackagePart`` enum and part paths (``packages/cmk-mkp-tool/cmk/mkp_tool/_mkp.py``,
+``_parts.py``); install-time modes: ``mkp/README.md``.
 
 Usage: ``from mkp.checkmk_releases import RELEASES, PART_DIRS``;
 ``RELEASES["2.0"].python == "3.8"``.

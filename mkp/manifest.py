@@ -1,13 +1,18 @@
 """The MKP manifest (the ``info`` member) and the rules Checkmk 2.0 … 2.5 apply to it.
 
-Our own model, written from the rules collected in ``shared/research/mkp-format.md`` (not a copy
-of Checkmk's code). It is stricter than any single Checkmk release, so that a manifest it accepts
-is accepted by every release in its ``[min_required, usable_until)`` range:
+Our own model, written from the manifest rules of Checkmk's package code (2.0/2.1
+``cmk/utils/packaging``, 2.2 ``cmk/utils/packaging/_manifest.py``, 2.3+ the package tool
+``packages/cmk-mkp-tool/cmk/mkp_tool/_mkp.py`` in Checkmk/checkmk; summarised with their sources
+in ``mkp/README.md``), not a copy of that code. It is stricter than any single Checkmk release,
+so that a manifest it accepts is accepted by every release in its ``[min_required,
+usable_until)`` range:
 
 - every field Checkmk 2.2+ requires is present; ``title``, ``description``, ``author`` non-empty;
   no extra keys (``num_files`` is an old leftover Checkmk ignores; we do not write it);
 - ``name`` matches ``^[^\\d\\W][-\\w]*$`` (2.2+);
 - ``version`` has no ``/`` (2.2+) and is a semantic version (``mkp package``, Exchange);
+- ``version.packaged`` is a Checkmk version, as Checkmk itself writes there (the version of the
+  packing site), not a tool name;
 - ``version.min_required`` / ``version.usable_until`` are Checkmk versions (an unparsable value
   silently disables Checkmk's check), ``min_required`` is 2.0.0 or newer and below ``usable_until``;
 - ``files`` is non-empty, each part's list is non-empty, paths are relative, normalised and unique;
@@ -61,6 +66,12 @@ class Manifest(BaseModel):
             raise ValueError(f"package version {value!r} must not contain '/'")
         if not is_semver(value):
             raise ValueError(f"package version {value!r} is not a semantic version (X.Y.Z[-pre])")
+        return value
+
+    @field_validator("version_packaged")
+    @classmethod
+    def _check_packaged(cls, value: str) -> str:
+        CheckmkVersion.parse(value)  # ValueError: "not a Checkmk release version"
         return value
 
     @field_validator("version_min_required")

@@ -1,7 +1,8 @@
 """A simulated ``mkp install`` / ``mkp add`` + ``enable`` into a fake ``$OMD_ROOT``.
 
-Mirrors what a Checkmk site of a given release does with an ``.mkp`` (rules from
-``shared/research/mkp-format.md`` §1-§3; our own code, not Checkmk's):
+Mirrors what a Checkmk site of a given release does with an ``.mkp`` (rules read in Checkmk's
+package code and handbook, summarised with their sources in ``mkp/README.md``; our own code, not
+Checkmk's):
 
 1. open the file as a gzip-compressed tar and read the manifest ``info`` with ``ast.literal_eval``
    (``info.json`` is never read);

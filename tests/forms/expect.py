@@ -23,7 +23,7 @@ from cmk_ilert.params import (
 )
 from cmk_ilert.secret import Secret
 
-#: the Parameters table of shared/contract.md: every form offers exactly these keys
+#: the parameter table of docs/configuration.md: every form offers exactly these keys
 CONTRACT_KEYS = (
     "ilert_api_key",
     "ilert_source_type",
@@ -41,6 +41,9 @@ CONTRACT_KEYS = (
     "routing_key",
     "outbox",
     "rate_limit",
+    "comment_events",
+    "coalesce",
+    "inventory_facts",
 )
 #: contract defaults of the keys whose default is a plain value (absent = this value)
 CONTRACT_DEFAULTS = {
@@ -50,6 +53,9 @@ CONTRACT_DEFAULTS = {
     "timeout": 10,
     "outbox": True,
     "rate_limit": 50,
+    "comment_events": True,
+    "coalesce": True,
+    "inventory_facts": False,
 }
 
 
@@ -135,4 +141,7 @@ def expected_settings(params: Mapping[str, Any]) -> Settings:
         routing_key=(routing_key.strip() or None) if routing_key is not None else None,
         outbox=_flag(get("outbox"), defaults["outbox"]),
         rate_limit=int(get("rate_limit", defaults["rate_limit"])),
+        comment_events=_flag(get("comment_events"), defaults["comment_events"]),
+        coalesce=_flag(get("coalesce"), defaults["coalesce"]),
+        inventory_facts=_flag(get("inventory_facts"), defaults["inventory_facts"]),
     )

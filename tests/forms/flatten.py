@@ -1,5 +1,8 @@
 """How Checkmk turns a rule's parameter dict into ``PARAMETER_*`` context keys, per release.
 
+Which rules apply to a release comes from its fact file (``facts.FACTS[release].flattening``:
+``tuples`` "tab_only" / "tab_and_items", ``proxy`` "resolved_or_omitted" / "serialised"); each
+fact file also carries literal examples that ``test_flatten_facts.py`` checks this model against.
 Mirrors ``add_to_event_context`` (our own code, written from the sources below):
 
 2.0 - ``cmk/base/events.py`` (fork victorwitkamp/checkmk, id 45234939328):
@@ -21,6 +24,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, Mapping, Optional
 
+from facts import FACTS
+
 PREFIX = "PARAMETER"
 
 
@@ -32,10 +37,13 @@ def flatten(
     """The ``PARAMETER_*`` context keys (without ``NOTIFY_``) for ``params`` on ``release``."""
     proxies = dict(global_proxies or {})
     context = {}  # type: Dict[str, str]
-    if release == "2.0":
+    rules = FACTS[release].flattening
+    if (rules.tuples, rules.proxy) == ("tab_only", "resolved_or_omitted"):
         _add_20(context, PREFIX, params, proxies)
-    else:
+    elif (rules.tuples, rules.proxy) == ("tab_and_items", "serialised"):
         _add_21(context, PREFIX, params, proxies)
+    else:
+        raise ValueError("no model of the flattening %r" % (rules,))
     return context
 
 

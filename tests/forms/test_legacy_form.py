@@ -53,6 +53,14 @@ def test_defaults_match_the_contract(loaded):
     assert defaults["url_prefix"] == {"automatic": "https"}
 
 
+def test_default_on_checkboxes_can_store_false(loaded):
+    # comment_events / coalesce / outbox default to on: the form must be able to save False
+    spec = loaded.spec()
+    for key in ("comment_events", "coalesce", "outbox", "inventory_facts"):
+        assert set(spec.element(key).samples()) == {True, False}, key
+        spec.validate({"ilert_api_key": ("password", "k"), key: False})
+
+
 def test_every_element_can_save_values_and_validates_them(loaded):
     spec = loaded.spec()
     for key, samples in spec.element_samples().items():
@@ -121,9 +129,24 @@ def test_fails_loudly_when_a_name_is_missing():
     # Checkmk records a failing plug-in ("failed plugins"); a silent no-op would leave 2.4
     # without a form and abort the 2.3 -> 2.4 notification migration.
     with doubles.installed("2.0") as facts:
-        for module in ("cmk.gui.plugins.wato.utils", "cmk.gui.plugins.wato"):
-            delattr(facts.modules[module], "HTTPProxyReference")
+        delattr(facts.modules["cmk.gui.plugins.wato.utils"], "HTTPProxyReference")
         with pytest.raises(ImportError, match="HTTPProxyReference"):
+            doubles.exec_legacy_plugin(doubles.wato_namespace(facts))
+
+
+def test_loads_on_20_which_has_no_text_input():
+    # issue 10: 2.0's cmk.gui.valuespec has TextAscii/TextUnicode but no TextInput
+    with legacy_form("2.0") as load:
+        valuespec = load.facts.modules["cmk.gui.valuespec"]
+        assert not hasattr(valuespec, "TextInput")
+        assert load.registered == ["cmk_ilert"]
+        assert isinstance(load.spec().element("ilert_api_url"), valuespec.TextUnicode)
+
+
+def test_names_both_text_inputs_when_neither_exists():
+    with doubles.installed("2.0") as facts:
+        delattr(facts.modules["cmk.gui.valuespec"], "TextUnicode")
+        with pytest.raises(ImportError, match="'TextInput' or 'TextUnicode'"):
             doubles.exec_legacy_plugin(doubles.wato_namespace(facts))
 
 

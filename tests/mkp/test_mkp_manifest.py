@@ -32,7 +32,7 @@ def valid(**changes: Any) -> dict[str, Any]:
         "name": "cmk_ilert",
         "description": "Sends notifications to iLert.",
         "version": "1.2.3-legacy",
-        "version.packaged": "cmk_ilert mkp/build.py",
+        "version.packaged": "2.0.0",
         "version.min_required": "2.0.0",
         "version.usable_until": "2.5.0i1",
         "author": "someone",
@@ -144,6 +144,17 @@ def test_missing_fields_are_rejected(field: str) -> None:
 @pytest.mark.parametrize("field", ["title", "description", "author", "version.packaged"])
 def test_empty_descriptive_fields_are_rejected(field: str) -> None:
     rejected(valid(**{field: ""}))
+
+
+@pytest.mark.parametrize("packaged", ["cmk_ilert mkp/build.py", "2.4", "v2.4.0"])
+def test_version_packaged_must_be_a_checkmk_version(packaged: str) -> None:
+    # Checkmk writes its own version there (cmk_version.__version__ of the packing site)
+    assert "not a Checkmk release version" in rejected(valid(**{"version.packaged": packaged}))
+
+
+def test_version_packaged_accepts_checkmk_versions() -> None:
+    for packaged in ("2.0.0", "2.4.0p12", "2.5.0b1"):
+        Manifest.model_validate(valid(**{"version.packaged": packaged}))
 
 
 def test_extra_keys_such_as_num_files_are_rejected() -> None:

@@ -336,7 +336,10 @@ def _parameter_form() -> Dictionary:
                     label=Label("Custom notifications open an iLert alert"),
                     help_text=Help(
                         "Custom notifications (for example the ones sent from the GUI to test"
-                        " a rule) open an alert in iLert. Without this option they are ignored."
+                        " a rule) open a test alert in iLert (with the source type"
+                        " <i>Checkmk</i> they are sent as a PROBLEM); it is resolved by the next"
+                        " RECOVERY of that host or service or by <tt>python3 -m cmk_ilert"
+                        " test</tt>. Without this option they are ignored."
                     ),
                     prefill=DefaultValue(True),
                     migrate=migrate_flag,
@@ -378,6 +381,46 @@ def _parameter_form() -> Dictionary:
                     unit_symbol="events/min",
                     prefill=DefaultValue(50),
                     custom_validate=(validators.NumberInRange(min_value=0, max_value=100000),),
+                ),
+            ),
+            "comment_events": DictElement(
+                parameter_form=BooleanChoice(
+                    title=Title("Downtime and flapping as comments"),
+                    label=Label("Add downtime and flapping notifications to the open alert"),
+                    help_text=Help(
+                        "Source type <i>API</i> only: DOWNTIME* and FLAPPING* notifications"
+                        " become a comment on the open iLert alert of that host or service"
+                        " instead of being ignored. On by default."
+                    ),
+                    prefill=DefaultValue(True),
+                    migrate=migrate_flag,
+                ),
+            ),
+            "coalesce": DictElement(
+                parameter_form=BooleanChoice(
+                    title=Title("Coalesce queued events"),
+                    label=Label("Drop a queued alert together with the resolve behind it"),
+                    help_text=Help(
+                        "If a queued alert that was never attempted is followed by its resolve"
+                        " in the outbox (for example after an outage), both are dropped as"
+                        " superseded instead of opening and closing an alert at once. On by"
+                        " default."
+                    ),
+                    prefill=DefaultValue(True),
+                    migrate=migrate_flag,
+                ),
+            ),
+            "inventory_facts": DictElement(
+                parameter_form=BooleanChoice(
+                    title=Title("Inventory facts"),
+                    label=Label("Add HW/SW inventory facts to the alert"),
+                    help_text=Help(
+                        "Source type <i>API</i> only: facts from the host's HW/SW inventory (for"
+                        " example operating system and hardware model) are added to the alert"
+                        " details. Off by default."
+                    ),
+                    prefill=DefaultValue(False),
+                    migrate=migrate_flag,
                 ),
             ),
         },

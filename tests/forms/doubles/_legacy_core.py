@@ -1,9 +1,10 @@
 """Shared behaviour of the legacy (valuespec) doubles of Checkmk 2.0 - 2.5.
 
-Not Checkmk: tiny stand-ins with the constructor keywords our form uses (each one checked
-against Checkmk's source, see the release modules ``cmk20`` ... ``cmk25`` for the citations).
-Signatures are *stricter* than Checkmk's (no ``**kwargs``), so a keyword that one release
-lacks makes the test fail instead of being swallowed. Every double can
+Not Checkmk: tiny implementations. The release modules ``cmk20`` ... ``cmk25`` publish them
+with ``restrict()`` behind exactly the names and keywords of that release, as listed in the
+release's fact file (``tests/forms/facts``; ``test_doubles_match_facts`` pins each double to it),
+so a keyword or name that one release lacks makes the test fail instead of being swallowed.
+Every double can
 
 * ``default()``  - the value the GUI pre-fills,
 * ``validate(v)`` - raise ``DoubleValidationError`` if Checkmk would refuse to save ``v``,
@@ -15,6 +16,7 @@ Python 3.8 compatible: the 2.0 path also runs under the site Python of Checkmk 2
 from __future__ import annotations
 
 import abc
+import inspect
 import re
 
 # --- fixtures shared by every release (fake site configuration) ------------------------------
@@ -87,8 +89,35 @@ class MKUserError(DoubleValidationError):
         self.varname = varname
 
 
-def _i18n(text):
+def _i18n(text, /):
     return text
+
+
+class _Unset(object):
+    def __repr__(self):
+        return "<unset>"
+
+
+_UNSET = _Unset()
+
+
+def restrict(impl, keywords, name=None):
+    """A public double: ``impl``'s behaviour behind exactly the signature ``keywords``.
+
+    Each release module states, literally, the keywords its release takes; anything else is a
+    ``TypeError`` as in Checkmk (no ``**kwargs``), and ``inspect.signature`` shows exactly those
+    keywords (``test_doubles_match_facts`` compares them with the release's fact file)."""
+    parameters = [inspect.Parameter(k, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=_UNSET) for k in keywords]
+    signature = inspect.Signature(parameters)
+
+    def __init__(self, *args, **kwargs):
+        bound = signature.bind(*args, **kwargs)
+        impl.__init__(self, **{k: v for k, v in bound.arguments.items() if v is not _UNSET})
+
+    __init__.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)] + parameters
+    )
+    return type(name or impl.__name__, (impl,), {"__init__": __init__, "__signature__": signature})
 
 
 class ValueSpec(abc.ABC):
@@ -175,9 +204,6 @@ class TextInput(ValueSpec):
 
     def samples(self):
         return self._valid((self.default(),) + STRING_POOL)
-
-
-TextAscii = TextInput  # 2.0: both names exist; 2.1+: TextAscii is a deprecated alias
 
 
 class TextAreaUnicode(TextInput):
@@ -398,17 +424,6 @@ class TransformForthBack(_TransformBase):
     def __init__(self, valuespec, back=None, forth=None, title=None, help=None, default_value=DEF_VALUE, validate=None):
         super(TransformForthBack, self).__init__(title, help, default_value, validate)
         self._setup(valuespec, forth, back)
-
-
-class TransformForthBackLenient(TransformForthBack):
-    """2.1: valuespec constructors still swallow unknown keywords (``**kwargs`` in ValueSpec)."""
-
-    def __init__(
-        self, valuespec, back=None, forth=None, title=None, help=None, default_value=DEF_VALUE, validate=None, **kwargs
-    ):
-        super(TransformForthBackLenient, self).__init__(
-            valuespec, back, forth, title, help, default_value, validate
-        )
 
 
 class TransformToFrom(_TransformBase):

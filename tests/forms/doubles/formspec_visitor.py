@@ -1,9 +1,9 @@
 """What Checkmk 2.5 does with a FormSpec value, reduced to what the tests need.
 
 - ``from_disk(form, value)``: the ``DataOrigin.DISK`` path: ``migrate`` of the form, then of each
-  element (Dictionary / CascadingSingleChoice recurse) - ``cmk/gui/watolib/notification_parameter/
-  _utils.py`` @116d657e (id 31245795916) loads parameter sets for the editor this way (per
-  shared/research/checkmk-24-forms.md §1.3; ``migrate`` runs on every load: ``form_specs/_base.py``
+  element (Dictionary / CascadingSingleChoice recurse) - Checkmk/checkmk
+  ``cmk/gui/watolib/notification_parameter/_utils.py`` @116d657e (id 31245795916) loads parameter
+  sets for the editor this way; ``migrate`` runs on every load (``form_specs/_base.py`` @137592be,
   id 7467444198).
 - ``check(form, value)``: the validation on save (``DataOrigin.FRONTEND``): raise ``FormSpecError``
   with all messages (unknown / missing required keys, wrong types or choices, custom validators).

@@ -10,7 +10,9 @@ namespace of the wato module. Therefore:
   added to that shared namespace (no ``_``, ``Dictionary`` ... of our own leaks into it);
 * names are looked up where each release keeps them (``cmk.gui.valuespec``,
   ``cmk.gui.plugins.wato.utils`` / ``cmk.gui.plugins.wato``, 2.3+ ``cmk.gui.watolib`` and
-  ``cmk.gui.wato``, finally the wato namespace itself);
+  ``cmk.gui.wato``, finally the wato namespace itself); where a name differs between
+  releases (2.0 has no ``TextInput``, only ``TextUnicode``) the alternatives are tried in
+  order, so the form loads whether a name exists or not;
 * Python 3.8 syntax (Checkmk 2.0), no annotations, no top-level ``return``.
 
 Registration uses ``register_notification_parameters(name, Dictionary)``: it exists in every
@@ -29,7 +31,7 @@ def _cmk_ilert_register_form():
 
     wato_namespace = globals()
 
-    def lookup(name, module_names):
+    def find(name, module_names):
         for module_name in module_names:
             try:
                 module = importlib.import_module(module_name)
@@ -38,10 +40,18 @@ def _cmk_ilert_register_form():
             found = getattr(module, name, None)
             if found is not None:
                 return found
-        found = wato_namespace.get(name)
-        if found is None:
-            raise ImportError("cmk_ilert: this Checkmk release offers no '%s'" % name)
-        return found
+        return wato_namespace.get(name)
+
+    def lookup(names, module_names):
+        # ``names``: the name, or alternatives in order of preference (the first one this
+        # release has wins), e.g. 2.1+ ``TextInput`` / 2.0 ``TextUnicode``.
+        if isinstance(names, str):
+            names = (names,)
+        for name in names:
+            found = find(name, module_names)
+            if found is not None:
+                return found
+        raise ImportError("cmk_ilert: this Checkmk release offers no '%s'" % "' or '".join(names))
 
     def checkmk_major_minor():
         for module_name in ("cmk.ccc.version", "cmk.utils.version", "cmk"):
@@ -80,7 +90,9 @@ def _cmk_ilert_register_form():
     )
 
     Dictionary = lookup("Dictionary", valuespec_modules)
-    TextInput = lookup("TextInput", valuespec_modules)
+    # 2.1+ ``TextInput``; 2.0 has only ``TextAscii`` / ``TextUnicode`` (2.1 keeps both as
+    # aliases of ``TextInput``). Same keywords, same stored str: docs/compatibility.md.
+    TextInput = lookup(("TextInput", "TextUnicode"), valuespec_modules)
     TextAreaUnicode = lookup("TextAreaUnicode", valuespec_modules)
     DropdownChoice = lookup("DropdownChoice", valuespec_modules)
     CascadingDropdown = lookup("CascadingDropdown", valuespec_modules)
@@ -357,7 +369,10 @@ def _cmk_ilert_register_form():
                 totext=_("Custom notifications open an iLert alert"),
                 help=_(
                     "Custom notifications (for example the ones sent from the GUI to test a"
-                    " rule) open an alert in iLert. Without this option they are ignored."
+                    " rule) open a test alert in iLert (with the source type <i>Checkmk</i>"
+                    " they are sent as a PROBLEM); it is resolved by the next RECOVERY of that"
+                    " host or service or by <tt>python3 -m cmk_ilert test</tt>. Without this"
+                    " option they are ignored."
                 ),
             ),
         ),
@@ -400,6 +415,47 @@ def _cmk_ilert_register_form():
                 default_value=50,
                 minvalue=0,
                 maxvalue=100000,
+            ),
+        ),
+        # Checkboxes whose default is on store True/False explicitly (a Checkbox, not a
+        # FixedValue): an admin must be able to switch them off.
+        (
+            "comment_events",
+            Checkbox(
+                title=_("Downtime and flapping as comments"),
+                label=_("Add downtime and flapping notifications to the open alert"),
+                help=_(
+                    "Source type <i>API</i> only: DOWNTIME* and FLAPPING* notifications become"
+                    " a comment on the open iLert alert of that host or service instead of being"
+                    " ignored. On by default."
+                ),
+                default_value=True,
+            ),
+        ),
+        (
+            "coalesce",
+            Checkbox(
+                title=_("Coalesce queued events"),
+                label=_("Drop a queued alert together with the resolve behind it"),
+                help=_(
+                    "If a queued alert that was never attempted is followed by its resolve in"
+                    " the outbox (for example after an outage), both are dropped as superseded"
+                    " instead of opening and closing an alert at once. On by default."
+                ),
+                default_value=True,
+            ),
+        ),
+        (
+            "inventory_facts",
+            Checkbox(
+                title=_("Inventory facts"),
+                label=_("Add HW/SW inventory facts to the alert"),
+                help=_(
+                    "Source type <i>API</i> only: facts from the host's HW/SW inventory (for"
+                    " example operating system and hardware model) are added to the alert"
+                    " details. Off by default."
+                ),
+                default_value=False,
             ),
         ),
     ]
