@@ -8,7 +8,7 @@ definitions and the contract table, not from ``params.py``. Python 3.8 compatibl
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Tuple
 
 from doubles._legacy_core import FAKE_GLOBAL_PROXIES, FAKE_PASSWORD_STORE
 
@@ -63,17 +63,29 @@ def password_lookup(store_id: str) -> Optional[str]:
     return FAKE_PASSWORD_STORE.get(store_id)
 
 
-def _api_key(value: Any) -> Secret:
+class InvalidKey(Exception):
+    """The value is savable in the form, but it is not an iLert key: the script must refuse it."""
+
+
+def _checked(key: str) -> str:
+    # iLert integration keys are tokens: no whitespace, no control characters, 8+ characters.
+    if len(key) < 8 or any(c.isspace() or not c.isprintable() for c in key):
+        raise InvalidKey(key)
+    return key
+
+
+def _api_key(value: Any) -> Tuple[Secret, Optional[str]]:
+    """(key, password-store id it came from)."""
     if isinstance(value, tuple) and len(value) == 2:
         kind, setting = value
         if kind == "store":
-            return Secret(FAKE_PASSWORD_STORE[setting].strip())
-        return Secret(setting.strip())  # ("password", key)
+            return Secret(_checked(FAKE_PASSWORD_STORE[setting].strip())), setting
+        return Secret(_checked(setting.strip())), None  # ("password", key)
     if isinstance(value, tuple) and len(value) == 3 and value[0] == "cmk_postprocessed":
         store_id, secret = value[2]
         if value[1] == "stored_password" or not secret:
-            return Secret(FAKE_PASSWORD_STORE[store_id].strip())
-        return Secret(secret.strip())
+            return Secret(_checked(FAKE_PASSWORD_STORE[store_id].strip())), store_id
+        return Secret(_checked(secret.strip())), None
     raise AssertionError("unexpected api key shape %r" % (value,))
 
 
@@ -122,8 +134,10 @@ def expected_settings(params: Mapping[str, Any]) -> Settings:
     get = params.get
     defaults = CONTRACT_DEFAULTS
     routing_key = get("routing_key")
+    api_key, store_id = _api_key(params["ilert_api_key"])
     return Settings(
-        api_key=_api_key(params["ilert_api_key"]),
+        api_key=api_key,
+        api_key_store_id=store_id,
         source_type=get("ilert_source_type", defaults["ilert_source_type"]),
         api_url=get("ilert_api_url", defaults["ilert_api_url"]).strip().rstrip("/"),
         priority=get("ilert_priority", defaults["ilert_priority"]),
@@ -145,3 +159,28 @@ def expected_settings(params: Mapping[str, Any]) -> Settings:
         coalesce=_flag(get("coalesce"), defaults["coalesce"]),
         inventory_facts=_flag(get("inventory_facts"), defaults["inventory_facts"]),
     )
+
+
+#: what the script must make of a savable value that is not an iLert key (see ``_checked``)
+INVALID_KEY = "refused: not an iLert key"
+
+
+def expected_outcome(params: Mapping[str, Any]) -> Any:
+    """``expected_settings``, or INVALID_KEY for a key the script must refuse."""
+    try:
+        return expected_settings(params)
+    except InvalidKey:
+        return INVALID_KEY
+
+
+def parsed_outcome(context: Mapping[str, str]) -> Any:
+    """What ``parse_settings`` makes of a flattened context, in the same terms."""
+    from cmk_ilert.errors import ConfigError
+    from cmk_ilert.params import parse_settings
+
+    try:
+        return parse_settings(context, password_lookup=password_lookup)
+    except ConfigError as exc:
+        if "is not an iLert key" in str(exc):
+            return INVALID_KEY
+        raise

@@ -16,7 +16,7 @@ sys.path[:0] = [os.path.join(os.path.dirname(os.path.dirname(HERE)), "src"), HER
 
 import doubles  # noqa: E402
 from doubles import _legacy_core as core  # noqa: E402
-from expect import expected_settings, password_lookup  # noqa: E402
+from expect import expected_outcome, parsed_outcome  # noqa: E402
 from flatten import flatten  # noqa: E402
 from form_values import (  # noqa: E402
     combined_values,
@@ -25,14 +25,12 @@ from form_values import (  # noqa: E402
     one_element_values,
 )
 
-from cmk_ilert.params import parse_settings  # noqa: E402
-
 
 def _check(samples, release):
     count = 0
     for value in one_element_values(samples) + combined_values(samples):
         context = flatten(value, release, core.FAKE_GLOBAL_PROXIES)
-        if parse_settings(context, password_lookup=password_lookup) != expected_settings(value):
+        if parsed_outcome(context) != expected_outcome(value):
             raise SystemExit("MISMATCH %s %r" % (release, value))
         count += 1
     return count

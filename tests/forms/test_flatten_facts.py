@@ -11,11 +11,9 @@ import textwrap
 import doubles
 import pytest
 from doubles import _legacy_core as core
-from expect import expected_settings, password_lookup
+from expect import expected_outcome, parsed_outcome
 from facts import FACTS, RELEASES
 from flatten import flatten
-
-from cmk_ilert.params import parse_settings
 
 REPO = doubles.REPO
 
@@ -43,8 +41,8 @@ def test_examples_mean_what_they_store(release):
         value = dict(key, **params)
         if "cmk_postprocessed" in repr(value.get("proxy_url")):
             continue  # a FormSpec proxy never reaches flattening on 2.0-2.3 (facts)
-        got = parse_settings(flatten(value, release, core.FAKE_GLOBAL_PROXIES), password_lookup=password_lookup)
-        assert got == expected_settings(value), (release, value)
+        got = parsed_outcome(flatten(value, release, core.FAKE_GLOBAL_PROXIES))
+        assert got == expected_outcome(value), (release, value)
 
 
 def test_formspec_families_only_where_the_facts_allow_them():

@@ -8,11 +8,9 @@ import pytest
 from doubles import _legacy_core as core
 from doubles import formspec_visitor as fv
 from doubles import legacy_form, modern_form
-from expect import expected_settings, password_lookup
+from expect import expected_outcome, parsed_outcome
 from flatten import flatten
 from form_values import combined_values, legacy_element_samples, one_element_values
-
-from cmk_ilert.params import parse_settings
 
 pytestmark = pytest.mark.forms_upgrade
 
@@ -21,7 +19,7 @@ SAVED_ON_23 = one_element_values(_ON_23) + combined_values(_ON_23)
 
 
 def _settings(value, release):
-    return parse_settings(flatten(value, release, core.FAKE_GLOBAL_PROXIES), password_lookup=password_lookup)
+    return parsed_outcome(flatten(value, release, core.FAKE_GLOBAL_PROXIES))
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +51,7 @@ def test_24_migration_would_abort_without_a_registered_legacy_form():
 
 def test_25_before_and_after_resave_mean_the_same(migrated_on_24, modern):
     for stored in migrated_on_24:
-        want = expected_settings(stored)
+        want = expected_outcome(stored)
         before = _settings(stored, "2.5")  # legacy shapes, 2.4+ flattening
         resaved = fv.from_disk(modern, stored)  # the editor loads with migrate ...
         fv.check(modern, resaved)  # ... and validates on save

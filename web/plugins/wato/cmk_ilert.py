@@ -368,10 +368,11 @@ def _cmk_ilert_register_form():
                 title=_("Forward custom notifications"),
                 totext=_("Custom notifications open an iLert alert"),
                 help=_(
-                    "Custom notifications (for example the ones sent from the GUI to test a"
-                    " rule) open a test alert in iLert (with the source type <i>Checkmk</i>"
-                    " they are sent as a PROBLEM); it is resolved by the next RECOVERY of that"
-                    " host or service or by <tt>python3 -m cmk_ilert test</tt>. Without this"
+                    "Custom notifications, for example the ones sent from the GUI to test a rule,"
+                    " open a test alert in iLert. If the host or service is OK or UP at that"
+                    " moment, a resolve follows right behind it, so nothing stays open; in a"
+                    " problem state the alert stays open until the next RECOVERY. With the source"
+                    " type <i>Checkmk</i> they are sent as PROBLEM and RECOVERY. Without this"
                     " option they are ignored."
                 ),
             ),
