@@ -141,9 +141,10 @@ class Deliverer:
     def fits(self, data: Dict[str, Any], deadline: float) -> bool:
         """Whether a request for ``data`` may start now within the run's budget."""
         remaining = deadline - time.monotonic()
-        if remaining < MIN_EXCHANGE:
+        timeout = transport_config(data).timeout
+        if remaining < min(timeout, MIN_EXCHANGE):
             return False
-        return not self.sent_any or remaining >= transport_config(data).timeout
+        return not self.sent_any or remaining >= timeout
 
     def send(self, data: Dict[str, Any], deadline: float) -> Outcome:
         self.sent_any = True
@@ -193,7 +194,7 @@ class Deliverer:
             self.transport(entry.data)
             limiter = self.limiter(outbox, entry.data)
             while True:
-                wait = limiter.acquire(ignore_pause=force)
+                wait = limiter.acquire()
                 if wait <= 0:
                     break
                 remaining = deadline - time.monotonic()

@@ -32,8 +32,12 @@ def deliver_due(
 ) -> int:
     deadline = time.monotonic() + max_time
     outbox = Outbox(state_dir(environ))
+    if not outbox.exists():
+        if not quiet:
+            printer.line("flush: outbox is empty")  # never created here: outbox off means no files
+        return EXIT_OK
     try:
-        outbox.ensure()  # also makes `status` show OK (not UNKNOWN) once the cron line runs
+        outbox.ensure()
     except OSError as exc:
         printer.line("flush: outbox %s unusable: %s" % (outbox.root, unusable_reason(exc)))
         return EXIT_TEMPORARY

@@ -256,8 +256,8 @@ def _earlier_queued(outbox: Outbox, group: str) -> Optional[bool]:
     """Whether events of ``group`` wait in the outbox (None: cannot tell)."""
     try:
         names = os.listdir(outbox.queue)
-    except FileNotFoundError:
-        return False
+    except (FileNotFoundError, NotADirectoryError):
+        return False  # no queue can exist there
     except OSError:
         return None
     prefix = group + "."

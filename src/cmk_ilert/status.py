@@ -3,8 +3,7 @@
 States (exit code and local check): 0 OK, 1 WARN (an event waits longer than
 ``--warn``), 2 CRIT (dead letters, or an event waits longer than ``--crit``),
 3 UNKNOWN (there is no outbox: not the site user, not a site, a typo in
-``CMK_ILERT_STATE_DIR``, or nothing ever ran — the site cron's ``flush``
-creates it). Every time shown is clamped (a stepped clock or a tampered file
+``CMK_ILERT_STATE_DIR``, or no notification with the outbox on has run yet). Every time shown is clamped (a stepped clock or a tampered file
 cannot show a negative or infinite wait), and every key an entry carries is
 redacted before anything is printed.
 """
@@ -145,8 +144,8 @@ def run_status(environ: Mapping[str, str], printer: Printer, warn: float, crit: 
 
 
 def _missing(outbox: Outbox, printer: Printer, local_check: bool, as_json: bool) -> int:
-    why = ("no outbox at %s: not the site user, not a site, a wrong CMK_ILERT_STATE_DIR, or nothing ran yet "
-           "(the site cron's flush creates it)" % outbox.root)
+    why = ("no outbox at %s: not the site user, not a site, a wrong CMK_ILERT_STATE_DIR, or no notification "
+           "with the outbox on has run yet" % outbox.root)
     if as_json:
         printer.raw(json.dumps({"directory": outbox.root, "exists": False, "keys": [], "paused": [], "dead": [],
                                 "pending": 0, "oldest_age": 0.0, "exit_code": EXIT_UNKNOWN, "problem": why},

@@ -226,7 +226,7 @@ class Transport:
         Outcome for a request that failed (or was not started) before one arrived.
         """
         budget = min(self.config.timeout, deadline - time.monotonic())
-        if budget < MIN_EXCHANGE:
+        if budget < min(self.config.timeout, MIN_EXCHANGE):
             return Outcome(TEMPORARY, "not sent: the run's time budget is used up", not_sent=True)
         end = time.monotonic() + budget
         try:
@@ -244,7 +244,7 @@ class Transport:
                 return Answer(response.status_code, response.headers, body, truncated)
         except Deadline:
             self._reset()  # a connection interrupted mid-way is not reused
-            return Outcome(TEMPORARY, "timeout: no complete answer within %gs" % budget)
+            return Outcome(TEMPORARY, "timeout after %gs without a complete answer" % round(budget, 1))
         except Exception as exc:  # noqa: BLE001 - every failure becomes an Outcome
             return classify_exception(exc, self._requests, budget)
 

@@ -87,7 +87,7 @@ def accepted_counts(entries: Iterable[Mapping[str, Any]]) -> Counter:
 
 
 def arrival_order(entries: Iterable[Mapping[str, Any]]) -> List[str]:
-    return [str(marker_of(e)) for e in entries if is_accepted(e)]
+    return [str(marker_of(e)) for e in entries if is_accepted(e) and marker_of(e) is not None]
 
 
 # --- files -------------------------------------------------------------------------------

@@ -77,7 +77,7 @@ def test_flush_delivers_other_keys_while_one_key_is_in_backoff(site, standin, pa
     assert accepted_counts(requests) == {"b1": 1, "b2": 1}
     assert arrival_order(requests) == ["b1", "b2"]
     remaining = sorted(load(p)["event_type"] for p in site.queue())
-    assert remaining == ["ACCEPT", "ALERT"]
+    assert remaining == ["ACCEPT", "ALERT", "COMMENT"]  # the ACK's comment follows as its own event
 
     flush = site.cli("flush", "--now")
     assert flush.returncode == 0, flush.output

@@ -116,19 +116,32 @@ def test_dry_run_from_the_environment(site, standin):
 
 
 def test_dry_run_from_stdin(site, standin):
-    ctx = service("ACKNOWLEDGEMENT", params("api", standin.url))
+    ctx = service("PROBLEM", params("api", standin.url))
     run = site.cli("dry-run", "-", stdin=json.dumps(ctx).encode())
     doc = dry_document(run)
-    assert doc["body"]["eventType"] == "ACCEPT"
+    assert doc["body"]["eventType"] == "ALERT"
+    assert KEY_API not in run.output
+
+
+def test_dry_run_of_a_notification_with_two_events_prints_a_list(site, standin):
+    """An ACK with a comment (api, comment_events) is an ACCEPT and a COMMENT."""
+    ctx = service("ACKNOWLEDGEMENT", params("api", standin.url))
+    run = site.cli("dry-run", "-", stdin=json.dumps(ctx).encode())
+    assert run.returncode == 0 and run.stderr == "", run.output
+    docs = json.loads(run.stdout)
+    assert [d["body"]["eventType"] for d in docs] == ["ACCEPT", "COMMENT"]
+    assert docs[1]["body"]["comments"] == [{"creator": "Carol Admin", "content": "Working on it"}]
     assert KEY_API not in run.output
 
 
 @pytest.mark.parametrize("ntype", ["DOWNTIMESTART", "FLAPPINGSTART", "CUSTOM"])
 def test_dry_run_of_an_ignored_type(site, standin, tmp_path, ntype):
-    path = write_context(tmp_path / "ctx.json", service(ntype, params("api", standin.url)), "json")
+    """The note goes to stderr: stdout is for the JSON document only."""
+    path = write_context(tmp_path / "ctx.json", service(ntype, params("checkmk", standin.url)), "json")
     run = site.cli("dry-run", str(path))
     line = assert_clean(run, 0)
     assert "ignored" in line
+    assert run.stdout == ""
     assert standin.log() == []
 
 
@@ -237,17 +250,33 @@ def test_test_command_server_down(site, key_file):
 # --- status and flush ------------------------------------------------------------------------
 
 
-def test_status_on_an_empty_site(site):
+def test_status_without_an_outbox_is_unknown(site):
+    """Wrong user, not a site, a typo in CMK_ILERT_STATE_DIR: not "OK, nothing pending"."""
+    run = site.cli("status")
+    assert run.returncode == 3, run.output
+    assert "Traceback" not in run.output and "UNKNOWN" in run.stdout and "no outbox" in run.stdout
+    run = site.cli("status", "--json")
+    assert run.returncode == 3
+    info = json.loads(run.stdout)
+    assert info["exists"] is False and info["exit_code"] == 3 and "no outbox" in info["problem"]
+    run = site.cli("status", "--local-check")
+    assert run.returncode == 3
+    assert run.stdout.startswith('3 "iLert outbox" - no outbox at ')
+    assert len(run.lines) == 1
+
+
+def test_status_on_an_empty_outbox(site, standin):
+    assert_clean(site.run(service("PROBLEM", params("api", standin.url))), 0)
     run = site.cli("status")
     assert run.returncode == 0, run.output
-    assert "Traceback" not in run.output and run.lines
+    assert "nothing pending" in run.stdout
     run = site.cli("status", "--json")
-    assert run.returncode == 0
     info = json.loads(run.stdout)
     assert info["pending"] == 0 and info["dead"] == [] and info["exit_code"] == 0
     run = site.cli("status", "--local-check")
     assert run.returncode == 0
     assert run.stdout.startswith('0 "iLert outbox" pending=0|dead=0')
+    assert "0 dead letters" in run.stdout
 
 
 def test_status_shows_pending_and_dead_events(site, standin):

@@ -16,6 +16,7 @@ from tests.script.util import (
     FORMATS,
     assert_clean,
     event_requests,
+    event_type_of,
     key_of,
     microtime,
     params,
@@ -140,18 +141,23 @@ def test_acknowledgement_accepts_with_author_and_comment(site, standin, fmt, obj
     assert_clean(site.run(build("PROBLEM", params(fmt, standin.url))), 0)
     ack = build("ACKNOWLEDGEMENT", params(fmt, standin.url), MICROTIME=microtime(1))
     run = site.run(ack)
-    line = assert_clean(run, 0)
+    line = assert_clean(run, 0, lines=2 if fmt == "api" else 1)
     assert "ACCEPT" in line and "delivered" in line
     alert = only_alert(standin)
     assert alert["status"] == "ACCEPTED"
     sent = event_requests(standin)[1]
     if fmt == "api":
+        # api + comment_events (default on): ACCEPT, then the comment as its own COMMENT
+        # event, so that it also reaches an alert somebody accepted in iLert already.
         body = sent["body"]
         assert body["eventType"] == "ACCEPT"
         assert body["alertKey"] == expected_key(obj)
+        assert "comments" not in body
+        comment = event_requests(standin)[2]["body"]
+        assert comment["eventType"] == "COMMENT" and comment["alertKey"] == expected_key(obj)
         author = ack.get("NOTIFICATIONAUTHORALIAS") or ack["NOTIFICATIONAUTHOR"]
-        assert body["comments"] == [{"creator": author, "content": ack["NOTIFICATIONCOMMENT"]}]
-        assert {"creator": author, "content": ack["NOTIFICATIONCOMMENT"]} in alert["comments"]
+        assert comment["comments"] == [{"creator": author, "content": ack["NOTIFICATIONCOMMENT"]}]
+        assert "COMMENT" in run.lines[1] and "delivered" in run.lines[1]
     else:
         assert sent["body"]["NOTIFICATIONTYPE"] == "ACKNOWLEDGEMENT"
         assert sent["body"]["NOTIFICATIONCOMMENT"] == ack["NOTIFICATIONCOMMENT"]
@@ -165,9 +171,19 @@ def test_acknowledgement_comment_falls_back_to_ack_variables(site, standin):
     for name in ("NOTIFICATIONAUTHOR", "NOTIFICATIONAUTHORALIAS", "NOTIFICATIONCOMMENT"):
         del ack[name]
     ack.update(SERVICEACKAUTHOR="dave", SERVICEACKCOMMENT="Disk swap scheduled")
-    assert_clean(site.run(ack), 0)
-    body = event_requests(standin)[1]["body"]
+    assert_clean(site.run(ack), 0, lines=2)
+    body = event_requests(standin)[2]["body"]
+    assert body["eventType"] == "COMMENT"
     assert body["comments"] == [{"creator": "dave", "content": "Disk swap scheduled"}]
+
+
+def test_acknowledgement_comment_travels_with_accept_when_comment_events_is_off(site, standin):
+    assert_clean(site.run(service("PROBLEM", params("api", standin.url, comment_events="False"))), 0)
+    ack = service("ACKNOWLEDGEMENT", params("api", standin.url, comment_events="False"), MICROTIME=microtime(1))
+    assert_clean(site.run(ack), 0)
+    sent = event_requests(standin)
+    assert [e["body"]["eventType"] for e in sent] == ["ALERT", "ACCEPT"]
+    assert sent[1]["body"]["comments"] == [{"creator": "Carol Admin", "content": "Working on it"}]
 
 
 # --- CUSTOM ------------------------------------------------------------------------------
@@ -215,13 +231,27 @@ IGNORED_TYPES = (
 @pytest.mark.parametrize("obj", OBJECTS)
 @pytest.mark.parametrize("ntype", IGNORED_TYPES)
 def test_types_without_an_ilert_event_send_nothing(site, standin, fmt, obj, ntype):
-    ctx = BUILDERS[obj](ntype, params(fmt, standin.url, forward_custom="True"),
+    """With comment_events off; the checkmk format ignores these types whatever it says
+    (test_checkmk_format_ignores_downtime_and_flapping, and tests/script/test_comment_events.py)."""
+    ctx = BUILDERS[obj](ntype, params(fmt, standin.url, forward_custom="True", comment_events="False"),
                         NOTIFICATIONAUTHOR="cmkadmin", NOTIFICATIONCOMMENT="2H Downtime")
     run = site.run(ctx)
     line = assert_clean(run, 0)
     assert "ignored" in line.lower()
     assert standin.log() == []
     assert site.queue() == [] and site.dead() == []
+
+
+@pytest.mark.parametrize("obj", OBJECTS)
+@pytest.mark.parametrize("ntype", IGNORED_TYPES[:6])
+def test_checkmk_format_ignores_downtime_and_flapping(site, standin, obj, ntype):
+    """iLert's Checkmk alert source ignores them (iLert's Checkmk guide): comment_events
+    does not apply to the checkmk format."""
+    ctx = BUILDERS[obj](ntype, params("checkmk", standin.url, comment_events="True"),
+                        NOTIFICATIONAUTHOR="cmkadmin", NOTIFICATIONCOMMENT="2H Downtime")
+    line = assert_clean(site.run(ctx), 0)
+    assert "ignored" in line.lower() and "type Checkmk" in line
+    assert standin.log() == []
 
 
 def test_missing_notification_type_sends_nothing(site, standin):
@@ -291,16 +321,19 @@ def test_recovery_without_open_alert_counts_as_delivered(site, standin, fmt, obj
 def test_second_acknowledgement_counts_as_delivered(site, standin, fmt, obj):
     build = BUILDERS[obj]
     assert_clean(site.run(build("PROBLEM", params(fmt, standin.url))), 0)
-    assert_clean(site.run(build("ACKNOWLEDGEMENT", params(fmt, standin.url), MICROTIME=microtime(1))), 0)
+    assert_clean(site.run(build("ACKNOWLEDGEMENT", params(fmt, standin.url), MICROTIME=microtime(1))), 0, lines=None)
     run = site.run(build("ACKNOWLEDGEMENT", params(fmt, standin.url), MICROTIME=microtime(2),
                          NOTIFICATIONCOMMENT="still on it"))
-    assert_clean(run, 0)
-    sent = event_requests(standin)
+    assert_clean(run, 0, lines=None)
+    sent = [e for e in event_requests(standin) if event_type_of(e) != "COMMENT"]
     assert len(sent) == 3
     assert sent[2]["status"] == 400
     assert "ALREADY_ACCEPTED" in sent[2]["response"]["code"]
     assert site.queue() == [] and site.dead() == []
-    assert only_alert(standin)["status"] == "ACCEPTED"
+    alert = only_alert(standin)
+    assert alert["status"] == "ACCEPTED"
+    if fmt == "api":  # the second comment still reaches the accepted alert, as a COMMENT event
+        assert any(c["content"] == "still on it" for c in alert["comments"])
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -408,10 +441,10 @@ def test_labels(site, standin, obj):
 def test_routing_key_on_alert_only(site, standin):
     assert_clean(site.run(service("PROBLEM", params("api", standin.url, routing_key="team-web"))), 0)
     ack = service("ACKNOWLEDGEMENT", params("api", standin.url, routing_key="team-web"), MICROTIME=microtime(1))
-    assert_clean(site.run(ack), 0)
+    assert_clean(site.run(ack), 0, lines=2)
     rec = service("RECOVERY", params("api", standin.url, routing_key="team-web"), MICROTIME=microtime(2))
     assert_clean(site.run(rec), 0)
-    bodies = [e["body"] for e in event_requests(standin)]
+    bodies = [e["body"] for e in event_requests(standin) if e["body"]["eventType"] != "COMMENT"]
     assert [b["eventType"] for b in bodies] == ["ALERT", "ACCEPT", "RESOLVE"]
     assert bodies[0]["routingKey"] == "team-web"
     assert "routingKey" not in bodies[1] and "routingKey" not in bodies[2]

@@ -80,13 +80,20 @@ def test_explicit_key_shapes_checkmk(site, standin, shape):
 
 
 @pytest.mark.parametrize("fmt", ["api", "checkmk"])
-def test_key_with_spaces_inside(site, standin, fmt):
-    """Secrets may hold whitespace: split the kind off once, never on every blank."""
-    key = "il1apiWITH SPACE inside\tand tab"
+@pytest.mark.parametrize("key", ["il1apiWITH SPACE inside\tand tab", "il1apiNEWLINE\ninside-0123",
+                                 "il1apiFS\x1cinside-012345", "il1apiLS\u2028inside-01234", "short12"])
+def test_key_that_cannot_be_an_ilert_key_is_a_configuration_error(site, standin, fmt, key):
+    """iLert keys never hold whitespace or control characters, and are not this short. Such a
+    "key" is refused in one line, exit 2, and no part of it is printed (joined lines, or a short
+    key that redaction would have to find inside ordinary words, leaked before)."""
     standin.configure(keys=[key])
     run = site.run(service("PROBLEM", dict(base(standin.url, fmt), PARAMETER_ILERT_API_KEY="password\t" + key)))
-    assert_clean(run, 0, extra_secrets=[key])
-    delivered_with(standin, fmt, key)
+    line = assert_clean(run, 2, extra_secrets=[key])
+    assert "not an iLert key" in line
+    for part in key.split():
+        if len(part) >= 6:
+            assert part not in run.output
+    assert standin.log() == []
 
 
 def test_key_surrounding_whitespace_is_ignored(site, standin):

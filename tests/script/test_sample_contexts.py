@@ -333,10 +333,20 @@ def test_gui_test_notification_with_most_variables_missing(site, standin, fmt):
         assert body["labels"] == {"cmk/site": "heute", "cmk/periodic_service_discovery": "yes"}
 
 
-def test_gui_test_notification_of_type_downtimestart_is_ignored(site, standin):
-    ctx = dict(TEST_NOTIFICATION, NOTIFICATIONTYPE="DOWNTIMESTART", **params("api", standin.url))
+def test_gui_test_notification_of_type_downtimestart_is_ignored_by_the_checkmk_format(site, standin):
+    ctx = dict(TEST_NOTIFICATION, NOTIFICATIONTYPE="DOWNTIMESTART", **params("checkmk", standin.url))
     assert_clean(site.run(ctx), 0)
     assert standin.log() == []
+
+
+def test_gui_test_notification_of_type_downtimestart_comments_nothing_without_an_open_alert(site, standin):
+    """api + comment_events: a COMMENT; with no open alert iLert has nothing to comment on,
+    which counts as delivered."""
+    ctx = dict(TEST_NOTIFICATION, NOTIFICATIONTYPE="DOWNTIMESTART", **params("api", standin.url))
+    line = assert_clean(site.run(ctx), 0)
+    assert "COMMENT" in line and "nothing left to do" in line
+    assert [e["body"]["eventType"] for e in event_requests(standin)] == ["COMMENT"]
+    assert standin.alerts() == [] and site.queue() == [] and site.dead() == []
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -386,8 +396,8 @@ def test_bulk_delivered_oldest_first_over_one_connection(site, standin, proxy, f
     contexts = bulk_contexts()
     run = site.run(bulk=contexts, bulk_parameters=params(fmt, standin.url, proxy_url=proxy.url))
     assert_clean(run, 0, lines=None)
-    assert len(run.lines) <= len(contexts) + 1
-    sent = event_requests(standin)
+    assert len(run.lines) <= len(contexts) + 2  # api: the ACK's comment is an event of its own
+    sent = [e for e in event_requests(standin) if event_type_of(e) != "COMMENT"]
     types = [event_type_of(e) for e in sent]
     hosts = [(e["body"]["customDetails"]["host"] if fmt == "api" else e["body"]["HOSTNAME"]) for e in sent]
     if fmt == "api":
@@ -400,12 +410,13 @@ def test_bulk_delivered_oldest_first_over_one_connection(site, standin, proxy, f
     if fmt == "api":
         details = sent[1]["body"]["details"].split("\n")
         assert "first line" in details and "second line" in details and "third line" in details
-        assert sent[2]["body"]["comments"][0]["content"].split("\n") == ["on it", "really"]
+        comment = [e for e in event_requests(standin) if event_type_of(e) == "COMMENT"][0]
+        assert comment["body"]["comments"][0]["content"].split("\n") == ["on it", "really"]
     else:
         assert sent[1]["body"]["LONGSERVICEOUTPUT"] == "first line\nsecond line\nthird line"
     # one HTTP session: every request went over the same client connection of the proxy
     seen = proxy.requests()
-    assert len(seen) == 4
+    assert len(seen) == len(event_requests(standin)) == (5 if fmt == "api" else 4)
     assert len({r["conn"] for r in seen}) == 1, seen
 
 
@@ -416,7 +427,7 @@ def test_bulk_is_idempotent(site, standin):
     before = len(event_requests(standin))
     run = site.run(bulk=contexts, bulk_parameters=params("api", standin.url))
     assert_clean(run, 0, lines=None)
-    assert len(event_requests(standin)) == before == 4
+    assert len(event_requests(standin)) == before == 5  # ALERT, ALERT, ACCEPT, its COMMENT, RESOLVE
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
