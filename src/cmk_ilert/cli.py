@@ -60,8 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("status", help="show the outbox: pending per alert key, dead letters",
                        description="Summarise the outbox. Exit code 0 OK, 1 events waiting longer than --warn, "
-                                   "2 dead letters or events waiting longer than --crit, 3 no outbox; --local-check prints "
-                                   "one line in Checkmk's local check format.")
+                                   "2 dead letters or events waiting longer than --crit, 3 no outbox; "
+                                   "--local-check prints one line in Checkmk's local check format.")
     p.add_argument("--warn", type=_seconds, default=300.0, metavar="SECONDS", help="default 300")
     p.add_argument("--crit", type=_seconds, default=3600.0, metavar="SECONDS", help="default 3600")
     p.add_argument("--local-check", action="store_true", help="print a Checkmk local check line")

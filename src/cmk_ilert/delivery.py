@@ -15,7 +15,9 @@ import os
 import time
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
-from .outbox import DEAD, DELIVERED, QUEUED, Entry, Outbox, due_at, expired
+from . import alertlinks
+from .coalesce import superseded
+from .outbox import DEAD, DELIVERED, QUEUED, SUPERSEDED, Entry, Outbox, due_at, expired
 from .output import Redactor
 from .params import Proxy, proxy_secrets
 from .password_store import Lookup, site_lookup
@@ -175,7 +177,16 @@ class Deliverer:
         """Send ``entries`` (one group, oldest first). Returns the results and
         whether the group was drained completely."""
         results: List[Result] = []
-        for entry in entries:
+        runs, rest = superseded(entries, outbox.attempted)
+        for n, run in enumerate(runs):
+            if outbox.supersede(run, time.time()):
+                rest = [e for later in runs[n:] for e in later] + rest  # not recorded: delivered as usual
+                break
+            for entry in run:
+                results.append(Result(entry.identity, SUPERSEDED, label_of(entry.data),
+                                      "superseded, not sent: the problem recovered before its ALERT was sent "
+                                      "(coalesce)"))
+        for entry in rest:
             self.learn(entry.data)
             now = time.time()
             label = label_of(entry.data)
@@ -204,6 +215,8 @@ class Deliverer:
             if not os.path.lexists(entry.path):
                 limiter.release(limiter.last_grant)
                 continue  # delivered by another run while we waited
+            if entry.data.get("event_type") == "ALERT":
+                outbox.mark_attempt(entry)
             outcome = self.send(entry.data, deadline)
             now = time.time()
             if outcome.not_sent:
@@ -221,6 +234,7 @@ class Deliverer:
                 detail = "delivered (%s%s)" % (outcome.detail, ", " + outcome.reference if outcome.reference else "")
                 if outcome.alert_url:
                     detail += ", alert " + outcome.alert_url
+                    alertlinks.remember(outbox.root, str(entry.data.get("alert_key", "")), outcome.alert_url, now)
                 results.append(Result(entry.identity, DELIVERED, label, _joined(detail, problem),
                                       alert_url=outcome.alert_url))
                 continue

@@ -17,7 +17,7 @@ from .delivery import Deliverer, Result, rate_window
 from .errors import EXIT_OK, EXIT_PERMANENT, EXIT_TEMPORARY
 from .fsutil import errno_name
 from .locking import FileLock
-from .outbox import DEAD, DELIVERED, QUEUED, Outbox, unusable_reason
+from .outbox import DEAD, DELIVERED, QUEUED, SUPERSEDED, Outbox, unusable_reason
 from .output import Printer
 from .paths import state_dir
 from .ratelimit import RateLimiter
@@ -82,7 +82,7 @@ def deliver_due(
                     counts[result.state] = counts.get(result.state, 0) + 1
                     if result.state != QUEUED or not quiet:
                         printer.line("%s: %s" % (result.label, result.detail))
-                    again = again or result.state in (DELIVERED, DEAD) or result.rate_limited
+                    again = again or result.state in (DELIVERED, DEAD, SUPERSEDED) or result.rate_limited
                 if not drained and not (results and results[-1].rate_limited):
                     blocked.add(group)  # in backoff or failing: try again in a later flush
     finally:
@@ -92,8 +92,10 @@ def deliver_due(
         printer.line("flush: unreadable or malformed outbox entry %s moved to the dead letters" % identity)
         counts[DEAD] += 1
     pending = sum(len(v) for v in outbox.groups().values())
-    if not quiet or counts[DELIVERED] or counts[DEAD] or faults:
-        printer.line("flush: %d delivered, %d rejected, %d still queued" % (counts[DELIVERED], counts[DEAD], pending))
+    if not quiet or counts[DELIVERED] or counts[DEAD] or faults or counts.get(SUPERSEDED):
+        printer.line("flush: %d delivered, %d rejected, %d still queued%s" % (
+            counts[DELIVERED], counts[DEAD], pending,
+            ", %d superseded" % counts[SUPERSEDED] if counts.get(SUPERSEDED) else ""))
     if counts[DEAD]:
         return EXIT_PERMANENT
     return EXIT_TEMPORARY if pending or faults else EXIT_OK

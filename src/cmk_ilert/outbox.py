@@ -10,6 +10,9 @@ Layout below the state directory (mode 0700, owned by the site user; files 0600)
     locks/<group>.lock, flush.lock  flock files
     rate/<keyhash>.json             rate-limit state per integration key
     index/<keyhash>.json            alert key -> host/service, for ``sync``
+    journal/superseded.jsonl        what ``coalesce`` dropped, when and why
+    links/<keyhash>.json            the last iLert alert URL of an alert key
+    sent/<identity>.try             an ALERT was (about to be) sent: never coalesce it
 
 Guarantees: an entry is written to ``tmp/``, fsync'd, then hard-linked into
 ``queue/`` (``os.link`` fails if the same event is already queued, which makes
@@ -56,8 +59,10 @@ TMP_STALE_SECONDS = 600.0
 #: Largest queue entry read (a checkmk-format body of a big context is ~100 kB).
 MAX_ENTRY_BYTES = 4 << 20
 
-QUEUED, DELIVERED, DEAD = "queued", "delivered", "dead"
-SUBDIRS = ("queue", "sent", "dead", "tmp", "locks", "rate", "index")
+QUEUED, DELIVERED, DEAD, SUPERSEDED = "queued", "delivered", "dead", "superseded"
+SUBDIRS = ("queue", "sent", "dead", "tmp", "locks", "rate", "index", "journal", "links")
+#: The journal of superseded events is rotated (one old file kept) at this size.
+JOURNAL_MAX_BYTES = 256 * 1024
 
 Redactor = Callable[[str], str]
 
@@ -105,6 +110,7 @@ class Outbox:
         self.tmp = os.path.join(root, "tmp")
         self.locks = os.path.join(root, "locks")
         self.rate = os.path.join(root, "rate")
+        self.journal = os.path.join(root, "journal", "superseded.jsonl")
         #: identities of unreadable entries moved to the dead letters by this object
         self.buried: List[str] = []
         #: one line per sub-folder that was not a folder and was moved aside by ``ensure``
@@ -347,6 +353,73 @@ class Outbox:
         except OSError:
             return False
         return True
+
+    def mark_attempt(self, entry: Entry) -> None:
+        """Written right before an ALERT is sent: it may reach iLert from now on,
+        so it must never be coalesced away (also after a kill mid-request)."""
+        try:
+            touch(os.path.join(self.sent, entry.identity + ".try"))
+        except OSError:
+            pass  # a full disk: the attempt is still recorded by reschedule() if it fails
+
+    def attempted(self, entry: Entry) -> bool:
+        return (entry.attempts > 0 or "last_attempt" in entry.data
+                or os.path.lexists(os.path.join(self.sent, entry.identity + ".try")))
+
+    def supersede(self, run: List[Entry], now: float) -> Optional[str]:
+        """Drop a coalesced run: journal first, then a delivered marker per event
+        (so a later duplicate of it, another contact's call, is not queued
+        again), then the entries. Returns None, or why it could not be done (the
+        entries then stay queued and are delivered normally)."""
+        head = run[0].data
+        record = {
+            "at": now,
+            "alert_key": head.get("alert_key"),
+            "endpoint": head.get("endpoint"),
+            "api_url": head.get("api_url"),
+            "key_hint": head.get("key_hint"),
+            "events": [e.data.get("event_type") for e in run],
+            "queued_since": head.get("created"),
+            "why": "the problem recovered before its ALERT was sent",
+        }
+        try:
+            self._journal(encode(record) + b"\n")
+            for entry in run:
+                touch(os.path.join(self.sent, entry.identity))
+        except OSError as exc:
+            return "could not record it, %s: the events stay queued" % errno_name(exc)
+        for entry in run:
+            unlink(entry.path)
+        return None
+
+    def _journal(self, line: bytes) -> None:
+        try:
+            if os.lstat(self.journal).st_size > JOURNAL_MAX_BYTES:
+                os.replace(self.journal, self.journal + ".1")
+        except FileNotFoundError:
+            pass
+        fd = os.open(self.journal, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        try:
+            os.write(fd, line)
+        finally:
+            os.close(fd)
+
+    def superseded_since(self, since: float) -> List[Dict[str, Any]]:
+        """Journal records newer than ``since`` (malformed lines are skipped)."""
+        out: List[Dict[str, Any]] = []
+        for path in (self.journal + ".1", self.journal):
+            try:
+                raw = read_regular(path, 4 * JOURNAL_MAX_BYTES)
+            except OSError:
+                continue
+            for line in raw.splitlines():
+                try:
+                    record = json.loads(line.decode("utf-8", "replace"))
+                except ValueError:
+                    continue
+                if isinstance(record, dict) and isinstance(record.get("at"), (int, float)) and record["at"] >= since:
+                    out.append(record)
+        return out
 
     def _bury(self, path: str, identity: str, record: Dict[str, Any]) -> None:
         target = os.path.join(self.dead, identity + ".json")

@@ -28,7 +28,7 @@ from .identity import endpoint_fingerprint, event_identity, group_of, rate_key
 from .keyindex import Target, remember
 from .locking import FileLock
 from .mapping import Event, Ignored, alert_key, map_notification
-from .outbox import DEAD, DELIVERED, QUEUED, Outbox, unusable_reason
+from .outbox import DEAD, DELIVERED, QUEUED, SUPERSEDED, Outbox, unusable_reason
 from .output import Printer
 from .params import Settings, parse_settings
 from .password_store import Lookup
@@ -42,7 +42,8 @@ NOTIFY_BUDGET = 45.0
 SINGLE_MAX_RATE_WAIT = 2.0
 
 IGNORED = "ignored"
-_STATE_EXIT = {DELIVERED: EXIT_OK, IGNORED: EXIT_OK, QUEUED: EXIT_TEMPORARY, DEAD: EXIT_PERMANENT}
+_STATE_EXIT = {DELIVERED: EXIT_OK, IGNORED: EXIT_OK, SUPERSEDED: EXIT_OK, QUEUED: EXIT_TEMPORARY,
+               DEAD: EXIT_PERMANENT}
 
 
 class Prepared:
@@ -86,6 +87,7 @@ def _prepared(ctx: NotificationContext, settings: Settings, event: Event, n: int
         "key": key_ref,
         "rate_key": rate_key(settings),
         "rate_limit": settings.rate_limit,
+        "coalesce": settings.coalesce,
         "request": {"url": request.url, "body": request.body, "key_in": request.key_in},
         "transport": {
             "timeout": settings.timeout,
@@ -249,7 +251,10 @@ def _summary(states: Iterable[str]) -> str:
         counts[s] = counts.get(s, 0) + 1
     order = (DELIVERED, QUEUED, DEAD, IGNORED)
     words = {DELIVERED: "delivered", QUEUED: "queued", DEAD: "rejected", IGNORED: "ignored"}
-    return ", ".join("%d %s" % (counts.get(s, 0), words[s]) for s in order)
+    text = ", ".join("%d %s" % (counts.get(s, 0), words[s]) for s in order)
+    if counts.get(SUPERSEDED):
+        text += ", %d superseded" % counts[SUPERSEDED]
+    return text
 
 
 def _earlier_queued(outbox: Outbox, group: str) -> Optional[bool]:

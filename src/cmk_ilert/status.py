@@ -3,7 +3,8 @@
 States (exit code and local check): 0 OK, 1 WARN (an event waits longer than
 ``--warn``), 2 CRIT (dead letters, or an event waits longer than ``--crit``),
 3 UNKNOWN (there is no outbox: not the site user, not a site, a typo in
-``CMK_ILERT_STATE_DIR``, or no notification with the outbox on has run yet). Every time shown is clamped (a stepped clock or a tampered file
+``CMK_ILERT_STATE_DIR``, or no notification with the outbox on has run yet).
+Every time shown is clamped (a stepped clock or a tampered file
 cannot show a negative or infinite wait), and every key an entry carries is
 redacted before anything is printed.
 """
@@ -16,6 +17,7 @@ import os
 import time
 from typing import Any, Dict, List, Mapping
 
+from . import alertlinks
 from .delivery import entry_secrets
 from .errors import EXIT_OK, EXIT_PERMANENT, EXIT_TEMPORARY
 from .outbox import Outbox, due_at
@@ -24,10 +26,13 @@ from .paths import state_dir
 from .ratelimit import RateLimiter
 
 EXIT_UNKNOWN = 3
+#: ``status`` reports what ``coalesce`` dropped within this window.
+SUPERSEDED_WINDOW = 24 * 3600.0
 _VERDICT = {EXIT_OK: "OK", EXIT_TEMPORARY: "WARN", EXIT_PERMANENT: "CRIT", EXIT_UNKNOWN: "UNKNOWN"}
 
 
 def collect(outbox: Outbox, now: float, printer: Printer) -> Dict[str, Any]:
+    links = alertlinks.all_links(outbox.root)
     keys: List[Dict[str, Any]] = []
     for group, names in sorted(outbox.groups().items()):
         entries = outbox.load_group(group, names)
@@ -45,6 +50,7 @@ def collect(outbox: Outbox, now: float, printer: Printer) -> Dict[str, Any]:
             "next_attempt_in": _seconds(due_at(entries[0], now) - now),
             "last_error": printer.redact(str(head.get("last_error", ""))),
             "events": [e.data.get("event_type") for e in entries],
+            "alert_url": links.get(str(head.get("alert_key"))),
         })
     paused = []
     try:
@@ -64,8 +70,13 @@ def collect(outbox: Outbox, now: float, printer: Printer) -> Dict[str, Any]:
             "reason": printer.redact(str(record.get("reason", ""))),
             "endpoint": _endpoint(record),
             "age": _seconds(now - _number(record.get("dead_since"), now)),
+            "alert_url": links.get(str(record.get("alert_key"))),
         })
+    superseded = [{"alert_key": r.get("alert_key"), "events": r.get("events"), "endpoint": _endpoint(r),
+                   "ago": _seconds(now - _number(r.get("at"), now))}
+                  for r in outbox.superseded_since(now - SUPERSEDED_WINDOW)]
     return {"directory": outbox.root, "exists": True, "keys": keys, "paused": paused, "dead": dead,
+            "superseded": superseded,
             "pending": sum(k["pending"] for k in keys),
             "oldest_age": max((k["oldest_age"] for k in keys), default=0.0)}
 
@@ -130,6 +141,8 @@ def run_status(environ: Mapping[str, str], printer: Printer, warn: float, crit: 
                 k["alert_key"], k["endpoint"], k["pending"], " ".join(str(e) for e in k["events"]),
                 _age(k["oldest_age"]), plural(k["attempts"], "attempt"), _age(k["next_attempt_in"]),
                 ("; last error: " + k["last_error"]) if k["last_error"] else ""))
+            if k["alert_url"]:
+                printer.raw("    last iLert alert: %s" % k["alert_url"])
     for p in info["paused"]:
         printer.raw("  alert source %s paused for %s after iLert answered 429" % (p["rate_key"], _age(p["paused_for"])))
     if info["dead"]:
@@ -138,6 +151,13 @@ def run_status(environ: Mapping[str, str], printer: Printer, warn: float, crit: 
         for d in info["dead"]:
             printer.raw("  - %s %s [%s], %s ago: %s\n    %s" % (
                 d["event_type"] or "-", d["alert_key"], d["endpoint"], _age(d["age"]), d["reason"], d["file"]))
+    if info["superseded"]:
+        shown = info["superseded"][-5:]
+        printer.raw("  %s in the last 24h, never sent because the problem had recovered first (coalesce):" % plural(
+            len(info["superseded"]), "superseded pair"))
+        for r in shown:
+            printer.raw("  - %s [%s], %s ago: %s" % (r["alert_key"], r["endpoint"], _age(r["ago"]),
+                                                    " ".join(str(e) for e in r["events"] or [])))
     if info["pending"]:
         printer.raw("  deliver now: python3 -m cmk_ilert flush --now")
     return code
@@ -148,7 +168,8 @@ def _missing(outbox: Outbox, printer: Printer, local_check: bool, as_json: bool)
            "with the outbox on has run yet" % outbox.root)
     if as_json:
         printer.raw(json.dumps({"directory": outbox.root, "exists": False, "keys": [], "paused": [], "dead": [],
-                                "pending": 0, "oldest_age": 0.0, "exit_code": EXIT_UNKNOWN, "problem": why},
+                                "superseded": [], "pending": 0, "oldest_age": 0.0, "exit_code": EXIT_UNKNOWN,
+                                "problem": why},
                                indent=2, ensure_ascii=False))
     elif local_check:
         printer.raw('%d "iLert outbox" - %s' % (EXIT_UNKNOWN, why))

@@ -1,0 +1,42 @@
+"""Nobody is paged for what already recovered (``coalesce``, on by default).
+
+After an outage, or in a storm paced by the rate limit, the queue of one alert
+key can hold an ALERT that was never sent and, behind it, the RESOLVE of the
+same problem. Sending both pages somebody for a problem that is gone. The
+pair is dropped instead ("superseded"), with every COMMENT, ACCEPT or repeated
+ALERT queued between them.
+
+Safety rules (pure function, the caller holds the alert key's lock):
+* only at the head of the key's queue, so nothing overtakes anything;
+* never when the ALERT may have reached iLert: it was attempted before (a
+  failed attempt, or an attempt marker written right before every ALERT is
+  sent, which survives a kill in the middle of the request);
+* never across keys or alert sources (a group is one endpoint + alert key);
+* only when the ALERT's rule has ``coalesce`` on.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, List, Tuple
+
+from .outbox import Entry
+
+
+def superseded(entries: List[Entry], attempted: Callable[[Entry], bool]) -> Tuple[List[List[Entry]], List[Entry]]:
+    """Split a group's entries (oldest first) into the runs to drop and the rest.
+
+    A run starts at a never-attempted ALERT at the head of the queue and ends at
+    the first RESOLVE after it; after a run, the next head is examined again.
+    """
+    runs: List[List[Entry]] = []
+    rest = list(entries)
+    while rest:
+        head = rest[0]
+        if head.data.get("event_type") != "ALERT" or not head.data.get("coalesce", False) or attempted(head):
+            break
+        end = next((i for i, e in enumerate(rest) if i and e.data.get("event_type") == "RESOLVE"), None)
+        if end is None:
+            break
+        runs.append(rest[:end + 1])
+        rest = rest[end + 1:]
+    return runs, rest
