@@ -8,9 +8,13 @@ ALERT queued between them.
 
 Safety rules (pure function, the caller holds the alert key's lock):
 * only at the head of the key's queue, so nothing overtakes anything;
-* never when the ALERT may have reached iLert: it was attempted before (a
-  failed attempt, or an attempt marker written right before every ALERT is
-  sent, which survives a kill in the middle of the request);
+* never when the ALERT may have reached iLert: an earlier attempt failed in a
+  way that leaves open whether iLert processed it (a timeout after the
+  connection was made, a reset, a 5xx), or an attempt marker written right
+  before every ALERT is sent survives (a kill in the middle of the request).
+  Attempts that certainly did not reach iLert (connection refused, DNS,
+  connect timeout, unreachable proxy, 429) do not count: that is the outage
+  case, where the pair is most worth dropping;
 * never across keys or alert sources (a group is one endpoint + alert key);
 * only when the ALERT's rule has ``coalesce`` on.
 """

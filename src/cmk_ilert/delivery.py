@@ -215,15 +215,19 @@ class Deliverer:
             if not os.path.lexists(entry.path):
                 limiter.release(limiter.last_grant)
                 continue  # delivered by another run while we waited
-            if entry.data.get("event_type") == "ALERT":
+            alert = entry.data.get("event_type") == "ALERT"
+            if alert:
                 outbox.mark_attempt(entry)
             outcome = self.send(entry.data, deadline)
             now = time.time()
+            if alert and not outcome.may_have_reached:
+                outbox.clear_attempt(entry)
             if outcome.not_sent:
                 limiter.release(limiter.last_grant)
                 if outcome.detail.startswith("not sent"):
                     return results, False
-                updated, problem = outbox.reschedule(entry, outcome.detail, now, redact=self.redactor)
+                updated, problem = outbox.reschedule(entry, outcome.detail, now, redact=self.redactor,
+                                                     reached=False)
                 results.append(Result(entry.identity, QUEUED, label, _joined(
                     "queued for retry: %s, attempt %d, next in %ds" % (
                         outcome.detail, updated.attempts, max(0, int(due_at(updated, now) - now))), problem)))
@@ -246,11 +250,13 @@ class Deliverer:
             if outcome.rate_limited:
                 pause = outcome.retry_after if outcome.retry_after is not None else self.window / 4
                 until = limiter.pause(pause, now)
-                _, problem = outbox.reschedule(entry, outcome.detail, now, backoff=False, redact=self.redactor)
+                _, problem = outbox.reschedule(entry, outcome.detail, now, backoff=False, redact=self.redactor,
+                                               reached=outcome.may_have_reached)
                 results.append(Result(entry.identity, QUEUED, label, _joined(
                     "queued: %s, key paused %.1fs" % (outcome.detail, max(0.0, until - now)), problem), True))
                 return results, False
-            updated, problem = outbox.reschedule(entry, outcome.detail, now, redact=self.redactor)
+            updated, problem = outbox.reschedule(entry, outcome.detail, now, redact=self.redactor,
+                                                 reached=outcome.may_have_reached)
             results.append(Result(entry.identity, QUEUED, label, _joined(
                 "queued for retry (%s), attempt %d, next in %ds" % (
                     outcome.detail, updated.attempts, max(0, int(due_at(updated, now) - now))), problem)))

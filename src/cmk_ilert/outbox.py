@@ -299,11 +299,12 @@ class Outbox:
         return problem
 
     def reschedule(self, entry: Entry, error: str, now: float, backoff: bool = True,
-                   redact: Optional[Redactor] = None) -> Tuple[Entry, Optional[str]]:
-        """Record a failed attempt (attempts, next try, last error). When that
-        cannot be written the entry stays as it was (it is durable) and the
-        reason is returned."""
+                   redact: Optional[Redactor] = None, reached: bool = True) -> Tuple[Entry, Optional[str]]:
+        """Record a failed attempt (attempts, next try, last error, whether it may
+        have reached iLert). When that cannot be written the entry stays as it was
+        (it is durable) and the reason is returned."""
         data = dict(entry.data)
+        data["reached"] = bool(entry.data.get("reached")) or reached
         if backoff:
             data["attempts"] = entry.attempts + 1
             data["next_attempt"] = now + backoff_delay(data["attempts"])
@@ -362,9 +363,17 @@ class Outbox:
         except OSError:
             pass  # a full disk: the attempt is still recorded by reschedule() if it fails
 
+    def clear_attempt(self, entry: Entry) -> None:
+        """The attempt certainly did not reach iLert (refused, DNS, 429, ...)."""
+        unlink(os.path.join(self.sent, entry.identity + ".try"))
+
     def attempted(self, entry: Entry) -> bool:
-        return (entry.attempts > 0 or "last_attempt" in entry.data
-                or os.path.lexists(os.path.join(self.sent, entry.identity + ".try")))
+        """Whether the event may have reached iLert: a failed attempt that may have
+        been processed (recorded by reschedule), or an attempt in flight or killed."""
+        reached = entry.data.get("reached")
+        if reached is None:
+            reached = entry.attempts > 0 or "last_attempt" in entry.data  # written by an older version
+        return bool(reached) or os.path.lexists(os.path.join(self.sent, entry.identity + ".try"))
 
     def supersede(self, run: List[Entry], now: float) -> Optional[str]:
         """Drop a coalesced run: journal first, then a delivered marker per event

@@ -59,6 +59,8 @@ _DONE_CODES = ("NO_OPEN", "NONE_OPEN", "ALREADY_ACCEPTED", "ALREADY_RESOLVED")
 _TEMPORARY_STATUS = frozenset((408, 425, 429))
 _PROXY_AUTH_FAILED = re.compile(r"tunnel connection failed: 407|407 proxy authentication required")
 _CODE = re.compile(r"[A-Z][A-Z0-9_]{1,63}")
+_DNS_FAILED = "DNS lookup failed: check ilert_api_url"
+_NOT_CONNECTED = frozenset((_DNS_FAILED, "connection refused"))
 _REFERENCE = re.compile(r"[A-Za-z0-9_.:/-]{1,120}")
 
 
@@ -71,6 +73,9 @@ class Outcome(NamedTuple):
     alert_url: str = ""
     #: True when no byte was sent (time budget used up): nothing to count or back off.
     not_sent: bool = False
+    #: False when iLert certainly did not process the request (refused connection, DNS,
+    #: connect timeout, unreachable proxy, 429): such an ALERT may still be coalesced.
+    may_have_reached: bool = True
 
     @property
     def rate_limited(self) -> bool:
@@ -227,12 +232,13 @@ class Transport:
         """
         budget = min(self.config.timeout, deadline - time.monotonic())
         if budget < min(self.config.timeout, MIN_EXCHANGE):
-            return Outcome(TEMPORARY, "not sent: the run's time budget is used up", not_sent=True)
+            return Outcome(TEMPORARY, "not sent: the run's time budget is used up", not_sent=True,
+                           may_have_reached=False)
         end = time.monotonic() + budget
         try:
             with _Alarm(budget):
                 if not self._resolve(url, budget):
-                    return Outcome(TEMPORARY, "DNS lookup gave no answer within %gs" % budget)
+                    return Outcome(TEMPORARY, "DNS lookup gave no answer within %gs" % budget, may_have_reached=False)
                 left = max(0.001, end - time.monotonic())
                 response = self._session.request(method, url, data=data, headers=headers, stream=True,
                                                  timeout=(left, left), allow_redirects=False, verify=self._verify)
@@ -317,7 +323,8 @@ def classify_answer(answer: Answer) -> Outcome:
         return Outcome(DELIVERED, "HTTP %d %s: nothing left to do in iLert" % (status, code), status)
     label = "HTTP %d%s" % (status, (" " + code) if code else "")
     if status == 429:
-        return Outcome(TEMPORARY, label + " rate limited by iLert", status, retry_after(answer.headers))
+        return Outcome(TEMPORARY, label + " rate limited by iLert", status, retry_after(answer.headers),
+                       may_have_reached=False)
     if status in _TEMPORARY_STATUS or 500 <= status < 600:
         return Outcome(TEMPORARY, label, status, retry_after(answer.headers))
     if 300 <= status < 400:
@@ -404,11 +411,14 @@ def classify_exception(exc: BaseException, requests: Any, timeout: float) -> Out
     if isinstance(exc, ex.ProxyError):
         if _PROXY_AUTH_FAILED.search(_chain_text(exc)):
             return Outcome(PERMANENT, "proxy refused the credentials, HTTP 407: check proxy_url")
-        return Outcome(TEMPORARY, "proxy error: proxy unreachable or refused the request")
+        return Outcome(TEMPORARY, "proxy error: proxy unreachable or refused the request", may_have_reached=False)
+    if isinstance(exc, ex.ConnectTimeout):
+        return Outcome(TEMPORARY, "timeout after %gs while connecting" % timeout, may_have_reached=False)
     if isinstance(exc, ex.Timeout):
         return Outcome(TEMPORARY, "timeout after %gs" % timeout)
     if isinstance(exc, ex.ConnectionError):
-        return Outcome(TEMPORARY, _connection_reason(exc))
+        reason = _connection_reason(exc)
+        return Outcome(TEMPORARY, reason, may_have_reached=reason not in _NOT_CONNECTED)
     if isinstance(exc, ex.InvalidSchema) and "socks" in _chain_text(exc):
         return Outcome(PERMANENT, "a SOCKS proxy needs the Python module PySocks, which is not installed on this site: "
                                   "install it or use an HTTP proxy in proxy_url")
@@ -420,11 +430,12 @@ def classify_exception(exc: BaseException, requests: Any, timeout: float) -> Out
 
 
 def _connection_reason(exc: BaseException) -> str:
+    # (the phrases of _NOT_CONNECTED mean that no request can have been sent)
     """A fixed phrase for the cause; the exception text itself is never shown."""
     text = _chain_text(exc)
     if any(s in text for s in ("name or service not known", "nameresolution", "getaddrinfo", "nodename nor servname",
                                "temporary failure in name resolution", "no address associated")):
-        return "DNS lookup failed: check ilert_api_url"
+        return _DNS_FAILED
     if "refused" in text:
         return "connection refused"
     if "reset" in text or "aborted" in text or "remotedisconnected" in text or "badstatusline" in text:

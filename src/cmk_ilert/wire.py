@@ -20,7 +20,7 @@ from typing import Any, Dict, Mapping, NamedTuple, Sequence, Tuple
 from urllib.parse import quote
 
 from .context import NotificationContext
-from .mapping import ALERT, RESOLVE, Event, base_url, resolve_priority
+from .mapping import ALERT, RESOLVE, Event, resolve_priority
 from .params import Settings
 from .secret import hint
 
@@ -94,8 +94,12 @@ def api_request(event: Event, settings: Settings) -> WireRequest:
     return WireRequest(settings.api_url + "/api/events", body, "api", hint(key), KEY_IN_BODY)
 
 
-# Parameters iLert's checkmk-ext endpoint may read; everything else stays home.
+# Parameters of Checkmk's built-in iLert method that iLert's checkmk-ext endpoint may read
+# (priority, summaries, the URL prefix it builds links back to Checkmk from): forwarded as the
+# rule holds them. Everything else stays home: the key and the proxy (secrets) and the
+# parameters only this package has.
 _FORWARDED_PARAMETERS = ("PARAMETER_ILERT_PRIORITY", "PARAMETER_ILERT_SUMMARY_HOST", "PARAMETER_ILERT_SUMMARY_SERVICE")
+_FORWARDED_PREFIXES = ("PARAMETER_URL_PREFIX",)
 
 
 def checkmk_request(event: Event, ctx: NotificationContext, settings: Settings) -> WireRequest:
@@ -106,9 +110,6 @@ def checkmk_request(event: Event, ctx: NotificationContext, settings: Settings) 
         body["PARAMETER_ILERT_PRIORITY"] = resolve_priority(ctx, settings.priority)
     summary_key = "PARAMETER_ILERT_SUMMARY_SERVICE" if ctx.is_service else "PARAMETER_ILERT_SUMMARY_HOST"
     body[summary_key] = event.summary  # rendered here: works whether iLert expands macros or not
-    base = base_url(ctx, settings.url_prefix)
-    if base:
-        body["PARAMETER_URL_PREFIX_MANUAL"] = base + "/check_mk/"
     if ctx.notification_type.upper() == "CUSTOM":
         # iLert's Checkmk source only processes PROBLEM, ACKNOWLEDGEMENT and RECOVERY: the
         # test alert of a CUSTOM notification (forward_custom is on) is a PROBLEM, and its
@@ -121,10 +122,13 @@ def checkmk_request(event: Event, ctx: NotificationContext, settings: Settings) 
 
 def scrub_context(values: Mapping[str, str], secrets: Sequence[str]) -> Dict[str, Any]:
     """The context minus every parameter not on the allow-list and every value
-    that contains a secret; very long values are cut."""
+    that contains a secret; very long values are cut. Everything else (host,
+    service, site, states, problem ids, URLs: what iLert's own two-way sync
+    for Checkmk needs) reaches iLert unchanged."""
     out: Dict[str, Any] = {}
     for name, value in values.items():
-        if name.startswith("PARAMETER") and name not in _FORWARDED_PARAMETERS:
+        if (name.startswith("PARAMETER") and name not in _FORWARDED_PARAMETERS
+                and not name.startswith(_FORWARDED_PREFIXES)):
             continue
         if any(s in value for s in secrets):
             continue

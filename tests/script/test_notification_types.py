@@ -391,12 +391,27 @@ def test_no_url_prefix_no_links(site, standin):
     assert "links" not in event_requests(standin)[0]["body"]
 
 
-def test_checkmk_format_carries_the_resolved_url_prefix(site, standin):
-    ctx = service("PROBLEM", params("checkmk", standin.url, url_prefix_1="automatic_https"))
+@pytest.mark.parametrize("shape", sorted(URL_PREFIX_SHAPES))
+def test_checkmk_format_carries_the_url_prefix_as_the_rule_holds_it(site, standin, shape):
+    """As Checkmk's built-in method sends it: iLert builds its links back to Checkmk (and its own
+    two-way sync) from the prefix, MONITORING_HOST, OMD_SITE and HOSTURL/SERVICEURL."""
+    values, _ = URL_PREFIX_SHAPES[shape]
+    ctx = service("PROBLEM", dict(params("checkmk", standin.url), **values))
     assert_clean(site.run(ctx), 0)
     body = event_requests(standin)[0]["body"]
-    assert body["PARAMETER_URL_PREFIX_MANUAL"] == "https://cmk.example.net/mysite/check_mk/"
-    assert body["SERVICEURL"] == ctx["SERVICEURL"]
+    for name, value in values.items():
+        assert body[name] == value
+    for name in ("SERVICEURL", "HOSTURL", "MONITORING_HOST", "OMD_SITE", "HOSTNAME", "SERVICEDESC",
+                 "SERVICEPROBLEMID", "LASTSERVICEPROBLEMID"):
+        assert body[name] == ctx[name]
+
+
+def test_checkmk_format_sends_the_native_agent_header(site, standin):
+    """Checkmk's built-in method sends "Agent: checkmk/extension/1.0" (cmk/notification_plugins/ilert.py)."""
+    assert_clean(site.run(service("PROBLEM", params("checkmk", standin.url))), 0)
+    headers = event_requests(standin)[0]["headers"]
+    assert headers.get("Agent") == "checkmk/extension/1.0"
+    assert headers.get("User-Agent", "").startswith("cmk_ilert/")
 
 
 # --- customDetails, labels, routingKey -----------------------------------------------------

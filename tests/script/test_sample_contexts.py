@@ -129,7 +129,6 @@ def test_sample_service_problem_checkmk(site, standin):
     assert_plain(summary)
     assert "CPU utilization" in summary and len(summary) <= 250
     assert body["PARAMETER_ILERT_PRIORITY"] == "LOW"
-    assert body["PARAMETER_URL_PREFIX_MANUAL"] == "http://Klappschloss/heute/check_mk/"
     assert body["SERVICEDESC"] == "CPU utilization" and body["HOSTNAME"] == "heute"
     assert standin.alerts()[0]["summary"] == summary
 
@@ -394,7 +393,8 @@ def bulk_contexts():
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_bulk_delivered_oldest_first_over_one_connection(site, standin, proxy, fmt):
     contexts = bulk_contexts()
-    run = site.run(bulk=contexts, bulk_parameters=params(fmt, standin.url, proxy_url=proxy.url))
+    # coalesce off: with it, web01's PROBLEM ... RECOVERY would be superseded (test below)
+    run = site.run(bulk=contexts, bulk_parameters=params(fmt, standin.url, proxy_url=proxy.url, coalesce="False"))
     assert_clean(run, 0, lines=None)
     assert len(run.lines) <= len(contexts) + 2  # api: the ACK's comment is an event of its own
     sent = [e for e in event_requests(standin) if event_type_of(e) != "COMMENT"]
@@ -420,12 +420,29 @@ def test_bulk_delivered_oldest_first_over_one_connection(site, standin, proxy, f
     assert len({r["conn"] for r in seen}) == 1, seen
 
 
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_bulk_with_a_problem_that_recovered_inside_it_pages_nobody_for_it(site, standin, fmt):
+    """coalesce (default on): web01's PROBLEM, ACK and RECOVERY arrive in one bulk, none sent yet:
+    they are superseded; db01's PROBLEM is delivered."""
+    run = site.run(bulk=bulk_contexts(), bulk_parameters=params(fmt, standin.url))
+    assert_clean(run, 0, lines=None)
+    sent = event_requests(standin)
+    assert len(sent) == 1
+    assert (sent[0]["body"]["customDetails"]["host"] if fmt == "api" else sent[0]["body"]["HOSTNAME"]) == "db01"
+    superseded = [line for line in run.lines if "superseded" in line]
+    assert len(superseded) == (4 if fmt == "api" else 3)  # PROBLEM, ACK (api: + its COMMENT), RECOVERY
+    assert "superseded" in run.lines[-1] and run.lines[-1].startswith("cmk_ilert: bulk: 4 notifications")
+    status = site.cli("status")
+    assert "superseded pair" in status.stdout and "cmk/heute/web01" in status.stdout.lower()
+
+
 def test_bulk_is_idempotent(site, standin):
     """Checkmk's spooler may repeat a bulk call: nothing is sent twice."""
     contexts = bulk_contexts()
-    assert_clean(site.run(bulk=contexts, bulk_parameters=params("api", standin.url)), 0, lines=None)
+    assert_clean(site.run(bulk=contexts, bulk_parameters=params("api", standin.url, coalesce="False")), 0,
+                 lines=None)
     before = len(event_requests(standin))
-    run = site.run(bulk=contexts, bulk_parameters=params("api", standin.url))
+    run = site.run(bulk=contexts, bulk_parameters=params("api", standin.url, coalesce="False"))
     assert_clean(run, 0, lines=None)
     assert len(event_requests(standin)) == before == 5  # ALERT, ALERT, ACCEPT, its COMMENT, RESOLVE
 
