@@ -369,7 +369,7 @@ def _deliver_with_outbox(
             groups.append(item.group)
 
     max_wait = NOTIFY_BUDGET if bulk else SINGLE_MAX_RATE_WAIT
-    reported = set()
+    reported: Dict[str, str] = {}
     index = outbox.groups()
     for group in groups:
         remaining = deadline - time.monotonic()
@@ -388,11 +388,13 @@ def _deliver_with_outbox(
         printer.add_secrets(deliverer.redactor.secrets)
         for result in results:
             _print_result(printer, result, own=result.identity in mine)
-            reported.add(result.identity)
+            reported[result.identity] = result.state
     for item in pending_duplicates:
         states.append(outbox.state_of(item.identity, item.group) or DELIVERED)
     for identity, item in mine.items():
         state = outbox.state_of(identity, item.group) or DELIVERED
+        if reported.get(identity) == SUPERSEDED:
+            state = SUPERSEDED  # its marker says "delivered"; it was dropped on purpose
         if identity not in reported:
             if state == QUEUED:
                 printer.line("%s: queued (will be delivered by a later run or the site cron's flush)" % item.label)
