@@ -265,7 +265,7 @@ class Demo:
         self.number = 0
         python = root / "bin" / "python3"  # the site's Python; here a stand-in for it: the dev venv's
         python.parent.mkdir(parents=True, exist_ok=True)
-        python.write_text("#!/bin/sh\nexec %s \"$@\"\n" % sys.executable)
+        python.write_text("#!/bin/sh\nCMK_ILERT_SITE_PYTHON=1 exec %s \"$@\"\n" % sys.executable)
         python.chmod(0o755)
 
     # -- the environments -----------------------------------------------------------------------------------------
