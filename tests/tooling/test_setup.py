@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Dict
 
 import pytest
 
@@ -13,12 +15,17 @@ from tools.check_python import MINIMUM
 from tools.matrix import find_python
 
 
+def top_level() -> Dict[str, str]:
+    """The environment of a make typed at a prompt, not of one nested in ``make test``."""
+    return {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
+
+
 def test_make_setup_refuses_a_too_old_python_in_one_line(tmp_path: Path) -> None:
     old = find_python("3.9")
     if old is None:
         pytest.skip("no Python 3.9 on this machine to try the refusal with")
     venv = tmp_path / "venv"
-    proc = subprocess.run(["make", "-s", "setup", "PYTHON=" + old, "VENV=" + str(venv)], cwd=str(REPO),
+    proc = subprocess.run(["make", "setup", "PYTHON=" + old, "VENV=" + str(venv)], cwd=str(REPO), env=top_level(),
                           capture_output=True, text=True, timeout=120)
     lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
     assert proc.returncode == 2, proc
@@ -29,8 +36,8 @@ def test_make_setup_refuses_a_too_old_python_in_one_line(tmp_path: Path) -> None
 
 
 def test_make_setup_names_a_missing_python(tmp_path: Path) -> None:
-    proc = subprocess.run(["make", "-s", "setup", "PYTHON=python3.99", "VENV=" + str(tmp_path / "venv")],
-                          cwd=str(REPO), capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(["make", "setup", "PYTHON=python3.99", "VENV=" + str(tmp_path / "venv")],
+                          cwd=str(REPO), env=top_level(), capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert "python3.99 not found: the tooling needs Python 3.10+" in proc.stderr
 
