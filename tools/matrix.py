@@ -98,10 +98,14 @@ def find_python(version: str, environ: Optional[Dict[str, str]] = None) -> Optio
 
 
 def ensure_env(python: str, version: str, requests_pin: str, out: IO[str]) -> str:
+    """The cached venv of this release's Python and requests pin; (re)made when missing or broken
+    (e.g. its interpreter, a symlink, is gone). Made from the interpreter's real path, so that a
+    symlink found on PATH today cannot break it tomorrow."""
     target = REPO / ".cache" / "matrix" / ("py%s-requests%s" % (version, requests_pin))
     exe = target / "bin" / "python"
     marker = target / ".ready"
-    if not marker.exists():
+    if not (marker.exists() and reports_version(str(exe), version)):
+        python = os.path.realpath(python)
         out.write("    creating %s (requests==%s)\n" % (target.relative_to(REPO), requests_pin))
         out.flush()
         shutil.rmtree(target, ignore_errors=True)
