@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import glob
 import os
+import re
 import select
 import shutil
 import subprocess
@@ -172,12 +173,12 @@ def run_release(index: int, total: int, release: Release, python: str, workers: 
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", str(workers),
            "-m", "runtime and not slow", *pytest_args]
     code, lines = stream(cmd, env, "    %s | " % release.line, out)
-    tail = [x.strip() for x in lines if x.strip()][-1:] or ["(no output)"]
+    tail = [re.sub(r" \(\d+:\d\d:\d\d\)", "", x.strip("= ")) for x in lines if x.strip()][-1:] or ["(no output)"]
     verdict = "PASS" if code == 0 else "FAIL"
     took = time.monotonic() - started
-    out.write("%s: %s in %.0fs: %s\n" % (tag, verdict, took, tail[0].strip("= ")))
+    out.write("%s: %s in %.0fs: %s\n" % (tag, verdict, took, tail[0]))
     out.flush()
-    return Row(release.line, release.python, release.requests, verdict, "%s (%.0fs)" % (tail[0].strip("= "), took))
+    return Row(release.line, release.python, release.requests, verdict, "%s (%.0fs in all)" % (tail[0], took))
 
 
 def summary(rows: List[Row], strict: bool, out: IO[str]) -> int:
