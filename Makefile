@@ -1,5 +1,7 @@
-# cmk_ilert — every task the README and CI use. Nothing is installed by hand:
-# `make` creates .venv from requirements-dev.txt on first use.
+# cmk_ilert — every task the README and CI use. Nothing is installed by hand: `make` creates
+# .venv from requirements-dev.txt on first use, with the interpreter named by PYTHON (default
+# python3). The tooling needs Python 3.10+ (e.g. `make PYTHON=python3.11 test`); the code that
+# runs on a Checkmk site needs 3.8+ and is tested under each release's Python by the matrix.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -7,21 +9,31 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: setup demo test test-fast test-slow matrix lint mkp bench clean
 
-$(VENV)/.ready: requirements-dev.txt
+# Empty when $(PYTHON) can run the tooling, else the one line that says why (tools/check_python.py).
+python_problem = $(shell command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found: the tooling needs \
+Python 3.10+ with venv; run e.g. make PYTHON=python3.11 setup"; exit 0; }; $(PYTHON) tools/check_python.py $(PYTHON))
+
+## The dev venv: the pinned tools, and the checkout's src/ importable (`.venv/bin/python -m cmk_ilert`).
+$(VENV)/.ready: requirements-dev.txt tools/link_checkout.py
+	$(if $(python_problem),$(error $(python_problem)))
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	$(PY) tools/link_checkout.py
 	touch $@
 
 setup: $(VENV)/.ready
 
-## The main job: build the MKPs, install one into a simulated site, run a realistic
-## notification sequence through the installed script against the local iLert stand-in.
+## The main job: build the MKPs, install one into a simulated site, run realistic notification
+## scenarios through the installed script against the local iLert stand-in (a few seconds).
 demo: setup
 	$(PY) tools/demo.py
 
-## Everything CI runs: lint, the test suite, the interpreter matrix (Python 3.8 ... 3.13).
+## Everything CI runs: lint, the test suite, the interpreter matrix (the script under each
+## release's Python, 3.8 ... 3.13, as far as present; with CI=true a missing one fails).
 test: setup lint
+	@echo "== test suite (pytest -n 2)"
 	$(PY) -m pytest -n 2
+	@echo "== interpreter matrix"
 	$(PY) tools/matrix.py
 
 test-fast: setup

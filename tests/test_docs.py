@@ -49,3 +49,48 @@ def test_version_in_changelog_and_cli():
     out = subprocess.run([sys.executable, "-m", "cmk_ilert", "--version"], capture_output=True, text=True,
                          env={"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/bin:/bin"})
     assert out.stdout.strip() == "cmk_ilert %s" % __version__
+
+
+def _readme_section(title: str) -> str:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    return readme.split("## %s\n" % title, 1)[1].split("\n## ", 1)[0]
+
+
+def test_readme_states_the_tooling_floor_that_make_setup_enforces():
+    sys.path.insert(0, str(REPO))
+    from tools.check_python import MINIMUM
+
+    section = _readme_section("Quick start")
+    assert "`python3` %d.%d or newer with `venv`" % MINIMUM in section
+    assert "the code\nthat runs on a site needs only 3.8+" in section
+    assert "make PYTHON=python3.11" in section
+
+
+def test_readme_quick_start_says_how_long_each_command_takes():
+    section = _readme_section("Quick start")
+    for command in ("make demo", "make test"):
+        row = re.search(r"^\| `%s` \| (.+) \|$" % command, section, re.M)
+        assert row is not None, command
+        assert re.search(r"\d+ (s|min)\b", row.group(1)), row.group(1)
+
+
+def test_readme_storm_figures_follow_from_the_rate_limit():
+    from cmk_ilert.params import DEFAULT_RATE_LIMIT
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    intro = readme.split("## Quick start", 1)[0]
+    match = re.search(r"iLert accepts (\d+) events per minute per alert source, so (\d+) alerts take (\d+)\s+"
+                      r"minutes", intro)
+    assert match is not None
+    per_minute, alerts, minutes = (int(x) for x in match.groups())
+    assert per_minute == DEFAULT_RATE_LIMIT
+    assert alerts / per_minute == minutes
+
+
+def test_readme_how_this_is_verified_links_the_live_site_checklist():
+    section = _readme_section("How this is verified")
+    link = re.search(r"\(docs/compatibility\.md#([a-z-]+)\)", section)
+    assert link is not None
+    headings = re.findall(r"^## (.+)$", (REPO / "docs" / "compatibility.md").read_text(encoding="utf-8"), re.M)
+    assert link.group(1) in [h.lower().replace(" ", "-") for h in headings]
+    assert (REPO / "docs" / "site-cron.md").exists()

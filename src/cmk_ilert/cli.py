@@ -20,8 +20,10 @@ from . import __version__
 from .errors import EXIT_OK, EXIT_PERMANENT, EXIT_TEMPORARY, CmkIlertError, ContextError
 from .output import Printer
 
-CRON_LINE = ("* * * * * . $HOME/.profile >/dev/null 2>&1; python3 -m cmk_ilert flush --quiet "
-             ">>$HOME/var/log/cmk_ilert.log 2>&1 (in ~/etc/cron.d/cmk_ilert, then: omd reload crontab)")
+#: The site cron line (docs/site-cron.md): the installed notification script runs the command, under
+#: the site's own Python, found through $OMD_ROOT, which every site crontab sets.
+CRON_LINE = ("* * * * * $OMD_ROOT/bin/python3 $OMD_ROOT/local/share/check_mk/notifications/cmk_ilert "
+             "flush --quiet >>$OMD_ROOT/var/log/cmk_ilert.log 2>&1")
 
 
 def _seconds(text: str) -> float:
@@ -51,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("flush", help="deliver queued events that are due (for the site cron)",
                        description="Deliver queued events whose retry time has come, oldest first per alert key, "
-                                   "within the rate limit. Meant for the site cron: " + CRON_LINE)
+                                   "within the rate limit. Meant for the site cron, as the line " + CRON_LINE
+                                   + " in ~/etc/cron.d/cmk_ilert, then: omd reload crontab (docs/site-cron.md).")
     p.add_argument("--now", action="store_true",
                    help="ignore retry backoff and 429 pauses (after an outage is over)")
     p.add_argument("--max-time", type=_seconds, default=50.0, metavar="SECONDS",
@@ -61,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", help="show the outbox: pending per alert key, dead letters",
                        description="Summarise the outbox. Exit code 0 OK, 1 events waiting longer than --warn, "
                                    "2 dead letters or events waiting longer than --crit, 3 no outbox; "
-                                   "--local-check prints one line in Checkmk's local check format.")
+                                   "--local-check prints one line in Checkmk's local check format "
+                                   "(agent side: docs/site-cron.md).")
     p.add_argument("--warn", type=_seconds, default=300.0, metavar="SECONDS", help="default 300")
     p.add_argument("--crit", type=_seconds, default=3600.0, metavar="SECONDS", help="default 3600")
     p.add_argument("--local-check", action="store_true", help="print a Checkmk local check line")
