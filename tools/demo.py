@@ -153,7 +153,7 @@ def lifecycle(source: Source) -> Scenario:
     api = source.source_type == "api"
     comment = "Looking into it, deploy rollback"
     ack_fields: Dict[str, Any] = (
-        {"eventType": "ACCEPT", "comments": [{"creator": "alice", "content": comment}]} if api
+        {"eventType": "COMMENT", "comments": [{"creator": "alice", "content": comment}]} if api
         else {"NOTIFICATIONTYPE": "ACKNOWLEDGEMENT", "NOTIFICATIONAUTHOR": "alice", "NOTIFICATIONCOMMENT": comment})
     crit = service("PROBLEM", "CRITICAL", "CRIT - 15 min load: 9.80 (!!)")
     title = ("Alert source type checkmk (the default): Checkmk's own format, to an iLert 'Checkmk' alert source"
@@ -169,10 +169,12 @@ def lifecycle(source: Source) -> Scenario:
                            {"priority": "HIGH"} if api else {"PARAMETER_ILERT_PRIORITY": "HIGH"})),
         Step("Checkmk calls the script again for a second contact: nothing is sent twice",
              context=dict(crit, CONTACTNAME="bob"), follow=key, expect=Expect(0, "PENDING", ())),
-        Step("Alice acknowledges it with a comment: the alert is accepted, the comment goes along",
+        Step("Alice acknowledges it with a comment: the alert is accepted, the comment goes along"
+             + (" as a COMMENT event (it reaches the alert even if it was accepted in iLert already)" if api else ""),
              context=service("ACKNOWLEDGEMENT", "CRITICAL", "CRIT - 15 min load: 9.80 (!!)",
                              NOTIFICATIONAUTHOR="alice", NOTIFICATIONCOMMENT=comment),
-             follow=key, expect=Expect(0, "ACCEPTED", ("ACCEPT",) if api else ("ACKNOWLEDGEMENT",), ack_fields)),
+             follow=key, expect=Expect(0, "ACCEPTED", ("ACCEPT", "COMMENT") if api else ("ACKNOWLEDGEMENT",),
+                                       ack_fields)),
         Step("It recovers: a RECOVERY resolves the alert",
              context=service("RECOVERY", "OK", "OK - 15 min load: 0.40"), follow=key,
              expect=Expect(0, "RESOLVED", ("RESOLVE",) if api else ("RECOVERY",))),
@@ -180,18 +182,19 @@ def lifecycle(source: Source) -> Scenario:
 
 
 def outage(source: Source) -> Scenario:
-    """A host problem, types ignored by design, and iLert unreachable for a moment."""
+    """A host problem, downtime and flapping as comments, and iLert unreachable for a moment."""
     key = source.alert_key("db01")
-    return Scenario("A host outage, notification types ignored by design, iLert down for a moment", source, [
+    return Scenario("A host outage: downtime and flapping as comments, iLert down for a moment", source, [
         Step("Host db01 goes DOWN", context=host("PROBLEM", "db01", "DOWN", "CRIT - 10.0.0.21: rta nan, lost 100%"),
              follow=key, expect=Expect(0, "PENDING", ("ALERT",), {"priority": "HIGH"})),
-        Step("A downtime starts on db01: DOWNTIMESTART is not sent (as iLert's own Checkmk guide has it)",
-             context=host("DOWNTIMESTART", "db01", "DOWN", NOTIFICATIONCOMMENT="maintenance"), follow=key,
-             expect=Expect(0, "PENDING", ())),
-        Step("db01/Disk IO starts flapping: FLAPPINGSTART is not sent",
+        Step("Carol puts db01 into a downtime: a COMMENT on the open alert says so (comment_events)",
+             context=host("DOWNTIMESTART", "db01", "DOWN", NOTIFICATIONAUTHOR="carol",
+                          NOTIFICATIONCOMMENT="maintenance until 14:00"), follow=key,
+             expect=Expect(0, "PENDING", ("COMMENT",))),
+        Step("db01/Disk IO starts flapping: a COMMENT too, but no alert is open for it: nothing to comment on",
              context=dict(service("FLAPPINGSTART", "WARNING", "WARN - disk latency 40 ms"),
                           HOSTNAME="db01", SERVICEDESC="Disk IO"),
-             expect=Expect(0, None, ())),
+             expect=Expect(0, None, ("COMMENT",))),
         Step("db01 comes back UP, but iLert answers 503: the RESOLVE is queued on disk, exit 1",
              context=host("RECOVERY", "db01", "UP", "OK - 10.0.0.21: rta 0.3 ms"), before=fault("503"),
              follow=key, expect=Expect(1, "PENDING", ("RESOLVE",))),
@@ -224,10 +227,25 @@ def storm(source: Source) -> Scenario:
     ])
 
 
+def superseded(source: Source) -> Scenario:
+    """A problem that recovers while its ALERT still waits in the outbox (coalesce)."""
+    key = source.alert_key("web02", "HTTP")
+    return Scenario("Nobody is paged for what already recovered (coalesce)", source, [
+        Step("web02/HTTP goes CRIT while iLert rate-limits this alert source (429, Retry-After 1 s): queued, exit 1",
+             context=dict(service("PROBLEM", "CRITICAL", "CRIT - HTTP 503 from backend (!!)"), HOSTNAME="web02",
+                          SERVICEDESC="HTTP"),
+             before=fault("429:1"), follow=key, expect=Expect(1, "no alert (yet)", ("ALERT",))),
+        Step("It recovers before the queue was delivered: the ALERT and its RESOLVE are superseded, nothing is sent",
+             context=dict(service("RECOVERY", "OK", "OK - HTTP 200 in 0.1 s"), HOSTNAME="web02", SERVICEDESC="HTTP"),
+             follow=key, expect=Expect(0, "no alert (yet)", ())),
+    ])
+
+
 SCENARIOS: List[Callable[[], Scenario]] = [
     lambda: lifecycle(Source("checkmk", KEY_CMK, explicit=False)),
     lambda: lifecycle(Source("api", KEY_API)),
     lambda: outage(Source("api", KEY_API)),
+    lambda: superseded(Source("api", KEY_API)),
     lambda: storm(Source("api", KEY_API)),
 ]
 

@@ -126,10 +126,14 @@ def test_cron_heartbeat_line_pings(installed: FakeSite, standin) -> None:
 
 
 def test_status_local_check_states_without_any_site_environment(installed: FakeSite, standin) -> None:
-    """The script finds its site from its own path: OK, then WARN for a waiting event, CRIT for a dead letter."""
+    """The script finds its site from its own path: UNKNOWN before any outbox exists, OK, then WARN for a
+    waiting event, CRIT for a dead letter."""
+    unknown = run_bare(installed, "status", "--local-check")
+    assert unknown.returncode == 3 and unknown.stdout.startswith('3 "iLert outbox" - no outbox at '), unknown.output
+    assert installed.run(service("PROBLEM", api_params(standin.url), MICROTIME="1")).returncode == 0
     ok = run_bare(installed, "status", "--local-check")
     assert (ok.returncode, ok.stdout) == (
-        0, '0 "iLert outbox" pending=0|dead=0|oldest_age=0 0 pending (oldest 0s), 0 dead letters\n')
+        0, '0 "iLert outbox" pending=0|dead=0|oldest_age=0 0 pending, oldest 0s, 0 dead letters\n')
 
     standin.inject("429:600")
     assert installed.run(service("PROBLEM", api_params(standin.url))).returncode == 1
@@ -142,7 +146,7 @@ def test_status_local_check_states_without_any_site_environment(installed: FakeS
     assert crit.returncode == 2 and crit.stdout.startswith('2 "iLert outbox" pending=1|dead=1|'), crit.output
 
 
-def test_local_check_wrapper_from_the_docs(installed: FakeSite, tmp_path: Path) -> None:
+def test_local_check_wrapper_from_the_docs(installed: FakeSite, tmp_path: Path, standin) -> None:
     wrapper = doc_local_check()
     assert "ROOT=/omd/sites/$SITE" in wrapper
     check = tmp_path / "cmk_ilert_mysite"
@@ -157,6 +161,10 @@ def test_local_check_wrapper_from_the_docs(installed: FakeSite, tmp_path: Path) 
     (fake_bin / "su").chmod(0o755)
     env = {"PATH": "%s:/usr/bin:/bin" % fake_bin}
 
+    out = record(subprocess.run([str(check)], env=env, capture_output=True, timeout=120))
+    assert out.returncode == 0
+    assert out.stdout.startswith('3 "iLert outbox mysite" - no outbox at '), out.output  # nothing ran yet
+    assert installed.run(service("PROBLEM", api_params(standin.url))).returncode == 0
     out = record(subprocess.run([str(check)], env=env, capture_output=True, timeout=120))
     assert out.returncode == 0
     assert out.stdout.startswith('0 "iLert outbox mysite" pending=0|dead=0|oldest_age=0 '), out.output
@@ -185,13 +193,12 @@ def test_without_arguments_it_is_still_the_notification_script(installed: FakeSi
     assert [a["status"] for a in standin.alerts()] == ["PENDING"]
 
 
-def test_an_argument_that_names_no_command_changes_nothing(installed: FakeSite, standin) -> None:
-    """Today's behaviour for any other argument: the notification from the environment."""
-    run = notify_argv(installed, ["--verbose", "extra"], service("PROBLEM", api_params(standin.url)))
-    assert run.returncode == 0 and "delivered" in run.stdout, run.output
-    run = notify_argv(installed, ["statuses"], service("RECOVERY", api_params(standin.url), MICROTIME="2"))
-    assert run.returncode == 0 and "delivered" in run.stdout, run.output
-    assert [a["status"] for a in standin.alerts()] == ["RESOLVED"]
+def test_an_argument_that_names_no_command_is_a_usage_error_and_sends_nothing(installed: FakeSite, standin) -> None:
+    """Checkmk calls notification scripts with no argument or --bulk (cmk/base/notify.py); any other
+    argument is the command line tool's, so a typo is a usage error, never a notification."""
+    run = notify_argv(installed, ["statuses"], service("PROBLEM", api_params(standin.url)))
+    assert run.returncode == 2 and "invalid choice" in run.stderr and "Traceback" not in run.output, run.output
+    assert standin.log() == []
 
 
 def test_with_bulk_it_is_still_the_bulk_notification_script(installed: FakeSite, standin) -> None:
