@@ -45,12 +45,41 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="answer /api/events with an empty 202",
     )
+    parser.add_argument(
+        "--user-api-key",
+        action="append",
+        default=[],
+        help="user API key (REST API, Bearer) that may read alerts",
+    )
+    parser.add_argument(
+        "--user-api-key-no-read",
+        action="append",
+        default=[],
+        help="user API key without read permission (403)",
+    )
+    parser.add_argument(
+        "--api-rate-limit", type=int, default=120, help="per user API key and window"
+    )
+    parser.add_argument(
+        "--source-id",
+        action="append",
+        default=[],
+        metavar="KEY=ID",
+        help="numeric alert source id of an integration key",
+    )
     parser.add_argument("--certfile", help="PEM certificate (chain): serve HTTPS")
     parser.add_argument("--keyfile", help="PEM private key, if not in --certfile")
     parser.add_argument("--verbose", action="store_true", help="log requests to stderr")
     args = parser.parse_args(argv)
     if args.keyfile and not args.certfile:
         parser.error("--keyfile needs --certfile")
+    ids = {}
+    for item in args.source_id:
+        key, _, number = item.rpartition("=")
+        if not key or not number.isdigit():
+            parser.error(f"--source-id needs KEY=ID, not {item!r}")
+        ids[key] = int(number)
+    args.source_ids = ids
     return args
 
 
@@ -75,6 +104,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         certfile=args.certfile,
         keyfile=args.keyfile,
         empty_202_body=args.empty_202_body,
+        user_api_keys=args.user_api_key,
+        user_api_keys_no_read=args.user_api_key_no_read,
+        api_rate_limit=args.api_rate_limit,
+        source_ids=args.source_ids,
         verbose=args.verbose,
     ).start()
     try:

@@ -2,7 +2,13 @@
 
 GET  /_standin/health             {"ok": true, "next_window_in": seconds to the next rate window}
 GET  /_standin/log?since=N        request log entries from index N
-GET  /_standin/alerts             all alerts;  GET /_standin/alerts/{id}: one alert
+GET  /_standin/alerts             all alerts with comments, source events and history;
+                                  GET /_standin/alerts/{id}: one alert
+POST /_standin/alerts/{id}/accept    {"user": name}: a responder accepts it in iLert's app
+POST /_standin/alerts/{id}/resolve   {"user": name}: a responder resolves it
+POST /_standin/alerts/{id}/comments  {"user": name, "content": text}: a responder comments
+GET  /_standin/users              responders seen so far (name, id, firstName, lastName, email)
+GET  /_standin/sources            alert sources: {integration key: {"id", "name"}}
 GET  /_standin/pings              heartbeat pings
 GET  /_standin/faults             pending faults
 POST /_standin/faults             {"faults": [...], "path_prefix": opt, "key": opt}: append
@@ -83,7 +89,32 @@ def handle(
         faults.clear()
         state.reset()
         return Reply(200, {"ok": True})
+    action = _responder_action(name)
+    if action is not None:
+        alert_id, verb = action
+        user = _optional_str(data, "user")
+        if not user:
+            raise ApiError(400, "INVALID_INPUT", "user (the responder's name) is required")
+        if verb == "accept":
+            alert = state.responder_accept(alert_id, user)
+        elif verb == "resolve":
+            alert = state.responder_resolve(alert_id, user)
+        else:
+            content = _optional_str(data, "content")
+            if not content:
+                raise ApiError(400, "INVALID_INPUT", "content is required")
+            alert = state.responder_comment(alert_id, user, content)
+        return Reply(200, alert.as_json(base_url))
     raise ApiError(404, "NOT_FOUND", f"no admin resource {path}")
+
+
+def _responder_action(name: str) -> tuple[int, str] | None:
+    """(alert id, verb) for ``alerts/{id}/accept|resolve|comments``, else None."""
+    parts = name.split("/")
+    if len(parts) == 3 and parts[0] == "alerts" and parts[1].isdigit():
+        if parts[2] in ("accept", "resolve", "comments"):
+            return int(parts[1]), parts[2]
+    return None
 
 
 def _read(
@@ -102,6 +133,10 @@ def _read(
             return Reply(200, alert)
     if name == "pings":
         return Reply(200, state.pings())
+    if name == "users":
+        return Reply(200, state.users())
+    if name == "sources":
+        return Reply(200, state.sources())
     if name == "faults":
         return Reply(200, [fault.as_json() for fault in faults.pending()])
     if name == "config":

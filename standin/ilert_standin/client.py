@@ -78,10 +78,45 @@ class StandInClient:
         )
 
     def configure(self, **changes: Any) -> None:
-        for name in ("keys", "unauthorized_keys", "heartbeat_keys"):
+        for name in (
+            "keys",
+            "unauthorized_keys",
+            "heartbeat_keys",
+            "user_api_keys",
+            "user_api_keys_no_read",
+        ):
             if name in changes:
                 changes[name] = list(changes[name])
         self._call("POST", "config", changes)
 
     def reset(self) -> None:
         self._call("POST", "reset", {})
+
+    def accept_alert(self, alert_id: int, user: str) -> dict[str, Any]:
+        """A responder named ``user`` accepts the alert in iLert's app."""
+        result: dict[str, Any] = self._call(
+            "POST", f"alerts/{int(alert_id)}/accept", {"user": user}
+        )
+        return result
+
+    def resolve_alert(self, alert_id: int, user: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._call(
+            "POST", f"alerts/{int(alert_id)}/resolve", {"user": user}
+        )
+        return result
+
+    def comment_alert(self, alert_id: int, user: str, content: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._call(
+            "POST",
+            f"alerts/{int(alert_id)}/comments",
+            {"user": user, "content": content},
+        )
+        return result
+
+    def sources(self) -> dict[str, dict[str, Any]]:
+        result: dict[str, dict[str, Any]] = self._call("GET", "sources")
+        return result
+
+    def users(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._call("GET", "users")
+        return result

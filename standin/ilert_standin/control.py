@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ssl
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -33,6 +33,11 @@ class StandIn:
         keyfile: str | None = None,
         *,
         empty_202_body: bool = False,
+        user_api_keys: Iterable[str] = (),
+        user_api_keys_no_read: Iterable[str] = (),
+        api_rate_limit: int = 120,
+        source_ids: Mapping[str, int] | None = None,
+        source_names: Mapping[str, str] | None = None,
         verbose: bool = False,
     ) -> None:
         settings = checked_changes(
@@ -44,6 +49,11 @@ class StandIn:
                 "rate_window": rate_window,
                 "retry_after_mode": retry_after_mode,
                 "empty_202_body": empty_202_body,
+                "user_api_keys": list(user_api_keys),
+                "user_api_keys_no_read": list(user_api_keys_no_read),
+                "api_rate_limit": api_rate_limit,
+                "source_ids": dict(source_ids or {}),
+                "source_names": dict(source_names or {}),
             }
         )
         self._app = App(State(Config(**settings)), verbose=verbose)
@@ -141,6 +151,28 @@ class StandIn:
 
     def configure(self, **changes: Any) -> None:
         self._app.state.configure(changes)
+
+    # -- what a responder does in iLert (admin actions) --------------------------------
+    def accept_alert(self, alert_id: int, user: str) -> dict[str, Any]:
+        """A responder named ``user`` accepts the alert in iLert's app."""
+        state = self._app.state
+        return state.responder_accept(alert_id, user).as_json(self._app.base_url)
+
+    def resolve_alert(self, alert_id: int, user: str) -> dict[str, Any]:
+        state = self._app.state
+        return state.responder_resolve(alert_id, user).as_json(self._app.base_url)
+
+    def comment_alert(self, alert_id: int, user: str, content: str) -> dict[str, Any]:
+        state = self._app.state
+        alert = state.responder_comment(alert_id, user, content)
+        return alert.as_json(self._app.base_url)
+
+    def source_id(self, key: str) -> int:
+        """The numeric alert source id of an integration key (``GET /api/alerts?sources=``)."""
+        return self._app.state.source_id(key)
+
+    def users(self) -> list[dict[str, Any]]:
+        return self._app.state.users()
 
     def reset(self) -> None:
         self._app.faults.clear()

@@ -25,7 +25,7 @@ from .schema import (
     parse_checkmk_context,
     parse_event,
 )
-from .state import Alert, State
+from .state import Actor, Alert, State
 
 INVALID = "INVALID_INPUT"
 _FIRST_EVENT_FIELDS = {
@@ -123,6 +123,8 @@ def _apply_event(
                 source, alert_key, "events", event.summary, fields
             )
             code = "NEW_ALERT_CREATED"
+        else:
+            state.add_history(alert, "ALERT", Actor("SOURCE"), "event appended")
     else:
         if not event.alert_key:
             raise _invalid(f"alertKey is required for eventType {event.event_type}")
@@ -140,6 +142,9 @@ def _apply_event(
         elif event.event_type == "RESOLVE":
             state.set_status(alert, "RESOLVED")
             code = "ALERT_RESOLVED"
+        else:
+            text = "; ".join(c.get("content", "") for c in comments)
+            state.add_history(alert, "COMMENT", Actor("SOURCE"), text)
     alert.comments.extend(comments)
     alert.events.append(record)
     return alert, code

@@ -24,7 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote
 
-from . import admin, endpoints
+from . import admin, alerts_api, endpoints
 from .faults import Fault, FaultQueue
 from .replies import ApiError, Reply, default_code, error_body
 from .schema import event_key
@@ -42,6 +42,8 @@ _ALLOWED = {
     "events": ("POST",),
     "checkmk": ("POST",),
     "heartbeat": ("GET", "HEAD", "POST"),
+    "alerts": ("GET", "HEAD"),
+    "alert": ("GET", "HEAD"),
 }
 
 
@@ -65,6 +67,12 @@ def route(path: str) -> tuple[str | None, str | None]:
     """(endpoint name, key from the path) for a request path without query."""
     if path == "/api/events":
         return "events", None
+    if path == "/api/alerts":
+        return "alerts", None
+    if path.startswith("/api/alerts/"):
+        rest = path[len("/api/alerts/") :]
+        if rest and "/" not in rest:
+            return "alert", rest
     for prefix, name in _PATH_KEY_ROUTES:
         if path.startswith(prefix):
             rest = path[len(prefix) :]
@@ -152,6 +160,10 @@ class Handler(BaseHTTPRequestHandler):
             return
         if name == "events":
             key = entry["key"] = event_key(body)
+        target = None
+        if name in ("alerts", "alert"):
+            target, key = key, alerts_api.bearer_key(self.headers)
+            entry["key"] = key
         entry["body"] = body
         fault = app.faults.take(path, key)
         if fault is not None:
@@ -162,7 +174,7 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(fault.delay)
             mono, wall = time.monotonic(), time.time()
         reply = self._guard(
-            lambda: self._dispatch(name, key, body, json_ok, mono, wall)
+            lambda: self._dispatch(name, key, body, json_ok, mono, wall, query, target)
         )
         entry["status"], entry["response"] = reply.status, reply.body
         app.state.record(entry)
@@ -176,6 +188,8 @@ class Handler(BaseHTTPRequestHandler):
         json_ok: bool,
         mono: float,
         wall: float,
+        query: str = "",
+        target: str | None = None,
     ) -> Reply:
         app = self.server.app
         if name is None:
@@ -187,10 +201,24 @@ class Handler(BaseHTTPRequestHandler):
             )
         if name == "events":
             return endpoints.post_event(app.state, body, json_ok, mono, app.base_url)
+        if name in ("alerts", "alert"):
+            return self._alerts_api(name, query, target, mono)
         assert key is not None
         if name == "checkmk":
             return endpoints.post_checkmk(app.state, key, body, json_ok, mono)
         return endpoints.ping(app.state, key, self.command, self.path, mono, wall)
+
+    def _alerts_api(
+        self, name: str, query: str, target: str | None, mono: float
+    ) -> Reply:
+        state = self.server.app.state
+        key = alerts_api.authorize(state, self.headers)
+        if state.rate_limited(key, mono, user_api_key=True):
+            return endpoints.throttled(state, mono)
+        if name == "alerts":
+            return alerts_api.list_alerts(state, query)
+        assert target is not None
+        return alerts_api.get_alert(state, target, query)
 
     def _guard(self, action: Callable[[], Reply]) -> Reply:
         try:

@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, Literal, TypedDict, get_args
 
 from .replies import ApiError
@@ -26,6 +27,13 @@ from .replies import ApiError
 RetryAfterMode = Literal["always", "never", "alternate", "seconds-float"]
 RETRY_AFTER_MODES: tuple[str, ...] = get_args(RetryAfterMode)
 AlertStatus = Literal["PENDING", "ACCEPTED", "RESOLVED"]
+AlertsOrder = Literal["asc", "desc"]
+ALERTS_ORDERS: tuple[str, ...] = get_args(AlertsOrder)
+#: Who changed an alert: a user (responder) or the alert source (an event). The names follow
+#: ilert-go ``AlertResponderTypes`` (USER / SOURCE), used here for ``acknowledgedByType`` and
+#: ``resolvedByType`` (an inference: ilert-go does not say which values those fields take).
+ActorType = Literal["USER", "SOURCE"]
+FIRST_SOURCE_ID = 1001
 
 
 class LogEntry(TypedDict):
@@ -51,6 +59,21 @@ class Config:
     rate_window: float = 60.0
     retry_after_mode: RetryAfterMode = "always"
     empty_202_body: bool = False
+    #: user API keys (REST API, ``Authorization: Bearer <key>``) allowed to read alerts
+    user_api_keys: set[str] = field(default_factory=set)
+    #: user API keys that authenticate but lack the permission to read alerts (403)
+    user_api_keys_no_read: set[str] = field(default_factory=set)
+    #: requests per user API key and rate window (iLert documents 120/min); 0 = unlimited
+    api_rate_limit: int = 120
+    #: numeric alert source id per integration key; keys without one get the next free id
+    source_ids: dict[str, int] = field(default_factory=dict)
+    #: alert source name per integration key (default "Alert source <id>")
+    source_names: dict[str, str] = field(default_factory=dict)
+    #: seconds added to the wall clock for every timestamp the stand-in hands out
+    #: (reportTime, acceptedAt, resolvedOn ...); lets a test create "old" alerts
+    clock_offset: float = 0.0
+    #: order of ``GET /api/alerts`` (by reportTime, then id); iLert documents none
+    alerts_order: AlertsOrder = "asc"
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -61,6 +84,13 @@ class Config:
             "rate_window": self.rate_window,
             "retry_after_mode": self.retry_after_mode,
             "empty_202_body": self.empty_202_body,
+            "user_api_keys": sorted(self.user_api_keys),
+            "user_api_keys_no_read": sorted(self.user_api_keys_no_read),
+            "api_rate_limit": self.api_rate_limit,
+            "source_ids": dict(sorted(self.source_ids.items())),
+            "source_names": dict(sorted(self.source_names.items())),
+            "clock_offset": self.clock_offset,
+            "alerts_order": self.alerts_order,
         }
 
 
@@ -73,15 +103,63 @@ def _key_set(name: str, value: object) -> set[str]:
     return keys
 
 
+_KEY_SETS = (
+    "keys",
+    "unauthorized_keys",
+    "heartbeat_keys",
+    "user_api_keys",
+    "user_api_keys_no_read",
+)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _source_ids(value: object) -> dict[str, int]:
+    if not isinstance(value, Mapping):
+        raise ValueError("source_ids must map integration keys to ids")
+    ids = dict(value)
+    for key, source_id in ids.items():
+        if not isinstance(key, str) or not key:
+            raise ValueError("source_ids: keys must be non-empty strings")
+        if not _is_int(source_id) or source_id <= 0:
+            raise ValueError("source_ids: ids must be integers > 0")
+    if len(set(ids.values())) != len(ids):
+        raise ValueError("source_ids: two keys share one id")
+    return ids
+
+
+def _source_names(value: object) -> dict[str, str]:
+    if not isinstance(value, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise ValueError("source_names must map integration keys to names")
+    return dict(value)
+
+
 def checked_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
     """Validate configuration changes; raise ``ValueError`` naming the bad one."""
     out: dict[str, Any] = {}
     for name, value in changes.items():
-        if name in ("keys", "unauthorized_keys", "heartbeat_keys"):
+        if name in _KEY_SETS:
             out[name] = _key_set(name, value)
-        elif name == "rate_limit":
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError("rate_limit must be an integer >= 0")
+        elif name in ("rate_limit", "api_rate_limit"):
+            if not _is_int(value) or value < 0:
+                raise ValueError(f"{name} must be an integer >= 0")
+            out[name] = value
+        elif name == "source_ids":
+            out[name] = _source_ids(value)
+        elif name == "source_names":
+            out[name] = _source_names(value)
+        elif name == "clock_offset":
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if not ok or not math.isfinite(value):
+                raise ValueError("clock_offset must be a finite number of seconds")
+            out[name] = float(value)
+        elif name == "alerts_order":
+            if value not in ALERTS_ORDERS:
+                raise ValueError(f"alerts_order must be one of {ALERTS_ORDERS}")
             out[name] = value
         elif name == "rate_window":
             ok = isinstance(value, (int, float)) and not isinstance(value, bool)
@@ -101,6 +179,20 @@ def checked_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def iso_time(epoch: float) -> str:
+    """iLert's date-time form: ISO-8601 UTC with milliseconds and ``Z``."""
+    moment = datetime.fromtimestamp(epoch, timezone.utc)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class Actor:
+    """Who changed an alert: a responder (``USER``, with a user name) or the alert source."""
+
+    type: ActorType
+    user: str | None = None
+
+
 @dataclass
 class Alert:
     id: int
@@ -111,18 +203,29 @@ class Alert:
     fields: dict[
         str, Any
     ]  # details, priority, links, ... of the first event (camelCase)
-    created_at: float
+    created_at: float  # wall clock (plus clock_offset): iLert's reportTime
     status: AlertStatus = "PENDING"
     comments: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     accepted_at: float | None = None
     resolved_at: float | None = None
+    accepted_by: Actor | None = None
+    resolved_by: Actor | None = None
+    #: responders in acceptance order: {"user": name, "status": ..., "acceptedAt": epoch}
+    responders: list[dict[str, Any]] = field(default_factory=list)
+    #: what happened to the alert, in order: {"time", "action", "byType", "by", "text"}
+    history: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def folded_key(self) -> str:
         return self.alert_key.casefold()
 
+    @property
+    def integration_type(self) -> str:
+        return "CHECKMK" if self.origin == "checkmk-ext" else "API"
+
     def as_json(self, base_url: str) -> dict[str, Any]:
+        """The admin view: everything the stand-in knows, integration key included."""
         return {
             "id": self.id,
             "alertKey": self.alert_key,
@@ -134,9 +237,16 @@ class Alert:
             **self.fields,
             "comments": [dict(c) for c in self.comments],
             "events": [dict(e) for e in self.events],
+            "history": [dict(h) for h in self.history],
+            "responders": [dict(r) for r in self.responders],
             "createdAt": self.created_at,
+            "reportTime": iso_time(self.created_at),
             "acceptedAt": self.accepted_at,
             "resolvedAt": self.resolved_at,
+            "acceptedBy": self.accepted_by.user if self.accepted_by else None,
+            "acceptedByType": self.accepted_by.type if self.accepted_by else None,
+            "resolvedBy": self.resolved_by.user if self.resolved_by else None,
+            "resolvedByType": self.resolved_by.type if self.resolved_by else None,
             "alertUrl": f"{base_url}/_standin/alerts/{self.id}",
         }
 
@@ -155,6 +265,8 @@ class State:
         self._log: list[LogEntry] = []
         self._windows: dict[str, tuple[int, int]] = {}
         self._throttled = 0
+        self._users: dict[str, dict[str, Any]] = {}
+        self._assign_source_ids()
 
     # -- configuration -----------------------------------------------------------------
     def configure(self, changes: Mapping[str, Any]) -> None:
@@ -162,8 +274,67 @@ class State:
         with self.lock:
             for name, value in checked.items():
                 setattr(self.config, name, value)
-            if "rate_window" in checked or "rate_limit" in checked:
+            if {"rate_window", "rate_limit", "api_rate_limit"} & set(checked):
                 self._windows.clear()
+            self._assign_source_ids()
+
+    def wall(self) -> float:
+        """The stand-in's wall clock: ``time.time()`` plus the configured offset."""
+        return time.time() + self.config.clock_offset
+
+    # -- alert sources -----------------------------------------------------------------
+    def _assign_source_ids(self) -> None:
+        """Every integration key gets an id: configured, else the next free one (keys in
+        sorted order, from 1001), so a test knows a key's id without asking."""
+        with self.lock:
+            for key in sorted(self.config.keys | self.config.unauthorized_keys):
+                self.source_id(key)
+
+    def source_id(self, key: str) -> int:
+        with self.lock:
+            ids = self.config.source_ids
+            if key not in ids:
+                ids[key] = max(ids.values(), default=FIRST_SOURCE_ID - 1) + 1
+            return ids[key]
+
+    def sources(self) -> dict[str, dict[str, Any]]:
+        """Every integration key with its alert source id and name (admin view)."""
+        with self.lock:
+            self._assign_source_ids()
+            return {
+                key: {
+                    "id": source_id,
+                    "name": self.config.source_names.get(key, f"Alert source {source_id}"),
+                }
+                for key, source_id in sorted(self.config.source_ids.items())
+            }
+
+    def source_json(self, alert: Alert) -> dict[str, Any]:
+        """An alert's ``alertSource`` object (a subset of the OAS ``AlertSource``)."""
+        source_id = self.source_id(alert.source_key)
+        name = self.config.source_names.get(alert.source_key, f"Alert source {source_id}")
+        return {"id": source_id, "name": name, "integrationType": alert.integration_type}
+
+    # -- users (responders) ------------------------------------------------------------
+    def user(self, name: str) -> dict[str, Any]:
+        """The user object (OAS ``User`` subset) for a responder name, created on first use."""
+        with self.lock:
+            found = self._users.get(name)
+            if found is None:
+                first, _, last = name.partition(" ")
+                slug = "".join(c for c in name.lower() if c.isalnum()) or "user"
+                found = {
+                    "id": 101 + len(self._users),
+                    "firstName": first,
+                    "lastName": last,
+                    "email": f"{slug}@example.invalid",
+                }
+                self._users[name] = found
+            return dict(found)
+
+    def users(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [dict(user, name=name) for name, user in self._users.items()]
 
     def check_source(self, key: str) -> None:
         """Raise the answer iLert gives for a key that is not a usable alert source."""
@@ -175,18 +346,22 @@ class State:
             raise ApiError(404, "NO_ALERT_SOURCE_FOUND", "no alert source for this key")
 
     # -- rate limiting -----------------------------------------------------------------
-    def rate_limited(self, key: str, now: float) -> bool:
-        """Count a request for ``key``; True when the current window is already full."""
+    def rate_limited(self, key: str, now: float, user_api_key: bool = False) -> bool:
+        """Count a request for ``key``; True when the current window is already full.
+
+        Integration keys count against ``rate_limit``, user API keys (REST API) against
+        ``api_rate_limit``, each key in its own window."""
         with self.lock:
-            limit = self.config.rate_limit
+            limit = self.config.api_rate_limit if user_api_key else self.config.rate_limit
             if limit <= 0:
                 return False
+            bucket = f"user-api-key\0{key}" if user_api_key else key
             index = int((now - self.origin) // self.config.rate_window)
-            window = self._windows.get(key)
+            window = self._windows.get(bucket)
             count = window[1] if window is not None and window[0] == index else 0
             if count >= limit:
                 return True
-            self._windows[key] = (index, count + 1)
+            self._windows[bucket] = (index, count + 1)
             return False
 
     def until_next_window(self, now: float) -> float:
@@ -226,20 +401,93 @@ class State:
                 origin=origin,
                 summary=summary,
                 fields=fields,
-                created_at=time.time(),
+                created_at=self.wall(),
             )
             self._alerts.append(alert)
             self._open[(source_key, alert.folded_key)] = alert
+            self.add_history(alert, "ALERT", Actor("SOURCE"), "alert created")
             return alert
 
-    def set_status(self, alert: Alert, status: AlertStatus) -> None:
+    def add_history(self, alert: Alert, action: str, actor: Actor, text: str) -> None:
         with self.lock:
+            alert.history.append(
+                {
+                    "time": self.wall(),
+                    "action": action,
+                    "byType": actor.type,
+                    "by": actor.user,
+                    "text": text,
+                }
+            )
+
+    def set_status(
+        self, alert: Alert, status: AlertStatus, actor: Actor | None = None
+    ) -> None:
+        """Accept or resolve ``alert``; ``actor`` defaults to the alert source (an event)."""
+        actor = actor or Actor("SOURCE")
+        with self.lock:
+            now = self.wall()
             alert.status = status
             if status == "ACCEPTED":
-                alert.accepted_at = time.time()
+                alert.accepted_at, alert.accepted_by = now, actor
+                if actor.user is not None:
+                    alert.responders.append(
+                        {"user": actor.user, "status": "ACCEPTED", "acceptedAt": now}
+                    )
             elif status == "RESOLVED":
-                alert.resolved_at = time.time()
+                alert.resolved_at, alert.resolved_by = now, actor
                 self._open.pop((alert.source_key, alert.folded_key), None)
+            verb = "accepted" if status == "ACCEPTED" else "resolved"
+            by = f" by {actor.user}" if actor.user else " by the alert source"
+            action = "ACCEPT" if status == "ACCEPTED" else "RESOLVE"
+            self.add_history(alert, action, actor, verb + by)
+
+    def get(self, alert_id: int) -> Alert | None:
+        with self.lock:
+            if 1 <= alert_id <= len(self._alerts):
+                return self._alerts[alert_id - 1]
+            return None
+
+    def snapshot(self) -> list[Alert]:
+        with self.lock:
+            return list(self._alerts)
+
+    # -- what a responder does in iLert's app (admin API) ------------------------------
+    def _existing(self, alert_id: int) -> Alert:
+        alert = self.get(alert_id)
+        if alert is None:
+            raise ApiError(404, "NOT_FOUND", f"no alert with id {alert_id}")
+        return alert
+
+    def responder_accept(self, alert_id: int, user: str) -> Alert:
+        with self.lock:
+            alert = self._existing(alert_id)
+            if alert.status == "RESOLVED":
+                raise ApiError(400, "ALERT_ALREADY_RESOLVED", "the alert is resolved")
+            if alert.status == "ACCEPTED":
+                raise ApiError(
+                    400, "ALERT_ALREADY_ACCEPTED", "the alert is already accepted"
+                )
+            self.user(user)
+            self.set_status(alert, "ACCEPTED", Actor("USER", user))
+            return alert
+
+    def responder_resolve(self, alert_id: int, user: str) -> Alert:
+        with self.lock:
+            alert = self._existing(alert_id)
+            if alert.status == "RESOLVED":
+                raise ApiError(400, "ALERT_ALREADY_RESOLVED", "the alert is resolved")
+            self.user(user)
+            self.set_status(alert, "RESOLVED", Actor("USER", user))
+            return alert
+
+    def responder_comment(self, alert_id: int, user: str, content: str) -> Alert:
+        with self.lock:
+            alert = self._existing(alert_id)
+            self.user(user)
+            alert.comments.append({"creator": user, "content": content})
+            self.add_history(alert, "COMMENT", Actor("USER", user), content)
+            return alert
 
     def alerts(self, base_url: str) -> list[dict[str, Any]]:
         with self.lock:
@@ -247,9 +495,8 @@ class State:
 
     def alert(self, alert_id: int, base_url: str) -> dict[str, Any] | None:
         with self.lock:
-            if 1 <= alert_id <= len(self._alerts):
-                return self._alerts[alert_id - 1].as_json(base_url)
-            return None
+            found = self.get(alert_id)
+            return None if found is None else found.as_json(base_url)
 
     # -- heartbeats, request log -------------------------------------------------------
     def add_ping(
@@ -281,3 +528,4 @@ class State:
             self._log.clear()
             self._windows.clear()
             self._throttled = 0
+            self._users.clear()
