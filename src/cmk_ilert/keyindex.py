@@ -81,6 +81,7 @@ def lookup(root: str, alert_key: str) -> Optional[Target]:
     if not isinstance(data, dict):
         return None
     fields = [data.get(name) for name in Target._fields]
-    if not all(isinstance(value, str) for value in fields) or fields[0] != alert_key:
+    strings = [value for value in fields if isinstance(value, str)]
+    if len(strings) != len(fields) or strings[0] != alert_key:
         return None
-    return Target(*fields)
+    return Target(*strings)
