@@ -10,21 +10,26 @@ POST /_standin/alerts/{id}/comments  {"user": name, "content": text}: a responde
 GET  /_standin/users              responders seen so far (name, id, firstName, lastName, email)
 GET  /_standin/sources            alert sources: {integration key: {"id", "name"}}
 GET  /_standin/pings              heartbeat pings
+GET  /_standin/stats              wire counters: connections, nodelay_connections, responses,
+                                  writes (see server.py: one write per answer, TCP_NODELAY)
 GET  /_standin/faults             pending faults
 POST /_standin/faults             {"faults": [...], "path_prefix": opt, "key": opt}: append
 GET  /_standin/config             current configuration
 POST /_standin/config             {"rate_limit": ..., ...}: change settings
-POST /_standin/reset              clear alerts, pings, log, faults and rate windows
+POST /_standin/reset              clear alerts, users, pings, log, faults, rate windows, stats
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from .faults import FaultQueue, parse_fault
 from .replies import ApiError, Reply
 from .state import State
+
+if TYPE_CHECKING:
+    from .server import WireStats
 
 PREFIX = "/_standin/"
 
@@ -55,6 +60,7 @@ def _optional_str(body: dict[str, Any], name: str) -> str | None:
 def handle(
     state: State,
     faults: FaultQueue,
+    stats: WireStats,
     method: str,
     path: str,
     query: str,
@@ -64,6 +70,8 @@ def handle(
 ) -> Reply:
     name = path[len(PREFIX) :]
     if method in ("GET", "HEAD"):
+        if name == "stats":
+            return Reply(200, stats.as_json())
         return _read(state, faults, name, query, base_url)
     if method != "POST":
         raise ApiError(405, "METHOD_NOT_ALLOWED", f"{method} is not supported here")
@@ -88,6 +96,7 @@ def handle(
     if name == "reset":
         faults.clear()
         state.reset()
+        stats.reset()
         return Reply(200, {"ok": True})
     action = _responder_action(name)
     if action is not None:

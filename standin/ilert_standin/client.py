@@ -113,6 +113,10 @@ class StandInClient:
         )
         return result
 
+    def stats(self) -> dict[str, int]:
+        result: dict[str, int] = self._call("GET", "stats")
+        return result
+
     def sources(self) -> dict[str, dict[str, Any]]:
         result: dict[str, dict[str, Any]] = self._call("GET", "sources")
         return result

@@ -174,6 +174,11 @@ class StandIn:
     def users(self) -> list[dict[str, Any]]:
         return self._app.state.users()
 
+    def stats(self) -> dict[str, int]:
+        """Wire counters: connections, nodelay_connections, responses, writes."""
+        return self._app.stats.as_json()
+
     def reset(self) -> None:
         self._app.faults.clear()
         self._app.state.reset()
+        self._app.stats.reset()

@@ -5,9 +5,28 @@ key from it) -> key known (404/401) -> rate window (429) -> schema (400) -> aler
 or 400). So every request that names a known key counts against its window, valid or not, and a
 throttled request never changes alert state.
 
-``COMMENT`` events (not specified in detail by iLert) append their comments to the open alert
-and answer ``EVENT_APPENDED``; without an open alert they get ``NO_OPEN_ALERT_WITH_KEY``.
-ACCEPT, RESOLVE and COMMENT without ``alertKey`` are rejected as ``INVALID_INPUT``.
+``COMMENT`` events: the OAS ``Event.eventType`` enum has ``COMMENT`` and ``comments:
+[{creator, content}]`` (``EventComment``); ``iLert/ilert-rust`` ``src/ilert_builders.rs``
+``event_with_comment`` sends an alert key and comments. They append their comments to the open
+(pending or accepted) alert of the key and answer ``EVENT_APPENDED``; without an open alert
+they get 400 ``NO_OPEN_ALERT_WITH_KEY`` (the code ilert-go's event example matches). A COMMENT
+needs ``alertKey`` and at least one comment (a stand-in strictness: one without comments is a
+client bug). ``summary`` stays required for COMMENT as for every type, because the OAS
+``Event`` schema lists it as required without exception -- ilert-rust omits it for COMMENT, so
+the real API may be laxer; a client that sends one passes both readings. ACCEPT, RESOLVE and
+COMMENT without ``alertKey`` are rejected as ``INVALID_INPUT``.
+
+202 answers to ``/api/events`` carry ``{"alertKey", "alertUrl", "responseCode"}``: the field
+names of ilert-go ``event.go`` ``EventResponse``. The OAS declares ``EventResponse`` as a bare
+``object`` and documents no values, so the ``responseCode`` values are the stand-in's own:
+``NEW_ALERT_CREATED``, ``EVENT_APPENDED`` (ALERT on an open alert, COMMENT), ``ALERT_ACCEPTED``,
+``ALERT_RESOLVED``. ``alertUrl`` is ``<stand-in base>/alert/<id>`` (iLert's points into its web
+app); ``empty_202_body`` answers with no body at all, as the OAS allows.
+
+``checkmk-ext``: iLert's Checkmk guide (``iLert/docs`` ``integrations/inbound-integrations/
+checkmk/native.md``, FAQ) says the integration processes PROBLEM, ACKNOWLEDGEMENT and
+RECOVERY and ignores the rest "including FLAPPING* and DOWNTIME*". The stand-in answers those
+200 with the incident key and changes nothing (what iLert answers is not documented).
 """
 
 from __future__ import annotations
@@ -25,7 +44,7 @@ from .schema import (
     parse_checkmk_context,
     parse_event,
 )
-from .state import Actor, Alert, State
+from .state import Actor, Alert, State, alert_url
 
 INVALID = "INVALID_INPUT"
 _FIRST_EVENT_FIELDS = {
@@ -100,7 +119,7 @@ def post_event(
         return Reply(202)
     body_out = {
         "alertKey": alert.alert_key,
-        "alertUrl": f"{base_url}/_standin/alerts/{alert.id}",
+        "alertUrl": alert_url(base_url, alert.id),
         "responseCode": code,
     }
     return Reply(202, body_out)
@@ -128,6 +147,8 @@ def _apply_event(
     else:
         if not event.alert_key:
             raise _invalid(f"alertKey is required for eventType {event.event_type}")
+        if event.event_type == "COMMENT" and not event.comments:
+            raise _invalid("comments are required for eventType COMMENT")
         alert = state.find_open(source, event.alert_key)
         if alert is None:
             raise ApiError(400, "NO_OPEN_ALERT_WITH_KEY", "no open alert with this key")

@@ -11,12 +11,15 @@ from typing import Any
 @dataclass
 class Reply:
     status: int
-    body: Any = None  # JSON value, or None for an empty body
+    body: Any = None  # JSON value, raw bytes (sent as they are), or None for an empty body
     headers: list[tuple[str, str]] = field(default_factory=list)
+    content_type: str = "application/json"
 
     def payload(self) -> bytes:
         if self.body is None:
             return b""
+        if isinstance(self.body, bytes):
+            return self.body
         return json.dumps(self.body, separators=(",", ":")).encode("utf-8")
 
 

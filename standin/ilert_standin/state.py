@@ -179,6 +179,11 @@ def checked_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def alert_url(base_url: str, alert_id: int) -> str:
+    """Where an alert "lives": ``<base>/alert/<id>``, like iLert's web app links."""
+    return f"{base_url}/alert/{alert_id}"
+
+
 def iso_time(epoch: float) -> str:
     """iLert's date-time form: ISO-8601 UTC with milliseconds and ``Z``."""
     moment = datetime.fromtimestamp(epoch, timezone.utc)
@@ -247,7 +252,7 @@ class Alert:
             "acceptedByType": self.accepted_by.type if self.accepted_by else None,
             "resolvedBy": self.resolved_by.user if self.resolved_by else None,
             "resolvedByType": self.resolved_by.type if self.resolved_by else None,
-            "alertUrl": f"{base_url}/_standin/alerts/{self.id}",
+            "alertUrl": alert_url(base_url, self.id),
         }
 
 

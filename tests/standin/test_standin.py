@@ -185,8 +185,10 @@ def test_accept_twice_and_unknown_keys(standin: StandIn) -> None:
     twice = post(standin, event("ACCEPT", "A"))
     assert twice.status_code == 400
     assert twice.json()["code"] == "ALERT_ALREADY_ACCEPTED"
+    note = [{"content": "n"}]
     for kind in ("ACCEPT", "RESOLVE", "COMMENT"):
-        response = post(standin, event(kind, "unknown"))
+        extra = {"comments": note} if kind == "COMMENT" else {}
+        response = post(standin, event(kind, "unknown", **extra))
         assert response.status_code == 400
         assert response.json() == {
             "status": 400,
