@@ -59,6 +59,8 @@ MAX_PAUSE = 600.0
 HTTP_TIMEOUT = 10.0
 LIVESTATUS_TIMEOUT = 5.0
 MAX_KEY_FILE = 4096
+#: How long Livestatus may take to apply a command (see Run._settled).
+INTENT_GRACE = 5.0
 
 ACCEPTED, RESOLVED = "ACCEPTED", "RESOLVED"
 _HASHED_KEY = re.compile(r"~[0-9a-f]{16}$")
@@ -253,6 +255,7 @@ class Run:
         self.state = sync_state.SyncState()
         self.counts = Counts()
         self.now = time.time()
+        self.unsettled = False
 
     # -- the run ------------------------------------------------------------------------
 
@@ -283,6 +286,7 @@ class Run:
             self.printer.line("sync: %s; the next run retries" % exc)
             self._save()
             return EXIT_TEMPORARY
+        complete = complete and not self.unsettled
         if complete:
             self.state.last = self.now
         self.state.prune(self.now - self.opts.look_back - 86400.0)
@@ -336,13 +340,19 @@ class Run:
             self.counts.skipped += 1
             self.finish(tkey, "skipped: " + wanted, label, quietly=False)
             return
+        intent = self.state.intent.get(tkey)
+        if intent is not None and not self.opts.dry_run and not self._settled(intent):
+            self.printer.line("sync: %s: an earlier run was stopped after deciding; the next run finishes it"
+                              % label)
+            self.unsettled = True
+            return
         found = self.find(wanted)
         if isinstance(found, str):
             self.counts.skipped += 1
             self.finish(tkey, "skipped: " + found, label, quietly=False)
             return
         what = _what(found)
-        marker = re.compile(r"\biLert alert %d\b" % alert.id)
+        marker = re.compile(r"^Resolved in iLert\b.*\biLert alert %d\b" % alert.id)
         if alert.status == ACCEPTED:
             if found.state == 0:
                 return self.finish(tkey, "nothing to do: %s has no problem in Checkmk" % what, label)
@@ -360,7 +370,7 @@ class Run:
                 return self.finish(tkey, "nothing to do: %s already has the comment" % what, label)
             name = "ADD_SVC_COMMENT" if found.service else "ADD_HOST_COMMENT"
             # persistent 1: a record of what happened in iLert survives a core restart
-            args = [1, self.author(alert), "Resolved in iLert by %s (%s); Checkmk still shows the problem" % (
+            args = [1, self.author(alert), "Resolved in iLert by %s (%s). Checkmk still shows the problem." % (
                 alert.by or "a responder", self.reference(alert))]
             done, verb = "commented", "comment"
         target = [found.host] + ([found.service] if found.service else [])
@@ -379,6 +389,20 @@ class Run:
         self.finish(tkey, "%s %s in Checkmk (%s in iLert%s)" % (done, what, alert.status.lower(), _by(alert)),
                     label, quietly=False, count=False)
         return None
+
+    def _settled(self, intent: Mapping[str, Any]) -> bool:
+        """Wait until a command an earlier (killed) run may have sent has surely been applied.
+
+        Livestatus takes commands asynchronously; asking right after a crash could show the
+        old state and send the command a second time. Returns False when the budget is short.
+        """
+        wait = float(intent.get("t", 0.0)) + INTENT_GRACE - time.time()
+        if wait <= 0:
+            return True
+        if self.clock() + wait + 1.0 > self.deadline:
+            return False
+        time.sleep(wait)
+        return True
 
     def finish(self, tkey: str, outcome: str, label: str, quietly: bool = True, count: bool = True) -> None:
         if count and outcome.startswith("nothing"):

@@ -14,6 +14,7 @@ from typing import Iterator, List
 import pytest
 
 from ilert_standin import StandIn
+from livestatus_standin import LivestatusStandIn
 from mkp.build import build
 from mkp.site_install import InstallRefusedError, install
 from tests.support.site import KEY_API, KEY_CMK, KEY_UNAUTHORIZED, REPO, FakeSite
@@ -56,7 +57,7 @@ def write_key(site: FakeSite, key: str = USER_KEY, mode: int = 0o600) -> Path:
 def ilert() -> Iterator[StandIn]:
     """The iLert stand-in with integration keys and user API keys."""
     with StandIn(keys=[KEY_API, KEY_CMK], unauthorized_keys=[KEY_UNAUTHORIZED], user_api_keys=[USER_KEY],
-                 user_api_keys_no_read=[NO_READ_KEY]) as server:
+                 user_api_keys_no_read=[NO_READ_KEY], api_rate_limit=100000) as server:
         yield server
 
 
@@ -66,3 +67,25 @@ def cmk(tmp_path: Path, artifacts: List[Path]) -> FakeSite:
     site = installed_site(tmp_path / "site", artifacts)
     write_key(site)
     return site
+
+
+#: What the Livestatus double monitors: a CRIT service on an UP host, a DOWN host, an OK service.
+FIXTURES = {
+    "hosts": [{"name": "web01", "state": 0}, {"name": "db01", "state": 1, "plugin_output": "rta nan"},
+              {"name": "app01", "state": 0}],
+    "services": [{"host_name": "web01", "description": "CPU load", "state": 2},
+                 {"host_name": "web01", "description": "Memory", "state": 0},
+                 {"host_name": "app01", "description": "Filesystem /var/log", "state": 1}],
+}
+
+
+def livestatus_of(site: FakeSite, fixtures=None) -> LivestatusStandIn:  # type: ignore[no-untyped-def]
+    return LivestatusStandIn(site.root / "tmp" / "run" / "live", fixtures or FIXTURES,
+                             inventory_dir=site.root / "var" / "check_mk" / "inventory")
+
+
+@pytest.fixture
+def live(cmk: FakeSite) -> Iterator[LivestatusStandIn]:
+    """The Livestatus double on the site's socket ($OMD_ROOT/tmp/run/live)."""
+    with livestatus_of(cmk) as server:
+        yield server
