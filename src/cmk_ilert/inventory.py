@@ -34,10 +34,10 @@ import ast
 import json
 import os
 import re
-import socket
 import time
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
+from . import livestatus
 from .mapping import MAX_DETAILS, Event
 from .text import bound, one_line
 
@@ -262,49 +262,23 @@ def _read_files(folder: str, host: str) -> Tuple[Optional[str], Optional[Tuple[s
 
 
 def _read_livestatus(path: str, host: str, deadline: float, clock: Callable[[], float]) -> Optional[str]:
-    """Column ``mk_inventory`` of the host (the content of its inventory file)."""
+    """Column ``mk_inventory`` of the host (the content of its inventory file), or None."""
     if any(c in host for c in "\n\r"):
         return None
-    query = "GET hosts\nColumns: mk_inventory\nFilter: name = %s\nOutputFormat: json\n\n" % host
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        _settimeout(sock, deadline, clock)
-        sock.connect(path)
-        _settimeout(sock, deadline, clock)
-        sock.sendall(query.encode("utf-8"))
-        sock.shutdown(socket.SHUT_WR)
-        chunks = []
-        size = 0
-        while True:
-            _settimeout(sock, deadline, clock)
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > MAX_TEXT:
-                return None
-    except OSError:
+        rows = livestatus.query(path, ["GET hosts", "Columns: mk_inventory", "Filter: name = %s" % host],
+                                deadline, clock)
+    except livestatus.LivestatusError:
         return None
-    finally:
-        sock.close()
-    rows = json.loads(b"".join(chunks).decode("utf-8"))
-    if not (isinstance(rows, list) and rows and isinstance(rows[0], list) and rows[0]):
+    if not (rows and rows[0] and isinstance(rows[0][0], str) and rows[0][0]):
         return None
     blob = rows[0][0]
-    if not isinstance(blob, str) or not blob:
+    if len(blob) > MAX_TEXT:
         return None
     try:  # the core renders blobs as latin-1 text of the file's bytes
         return blob.encode("latin-1").decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):
         return blob
-
-
-def _settimeout(sock: socket.socket, deadline: float, clock: Callable[[], float]) -> None:
-    remaining = deadline - clock()
-    if remaining <= 0:
-        raise socket.timeout("budget used up")
-    sock.settimeout(remaining)
 
 
 # --- the scanner -----------------------------------------------------------------------------

@@ -140,3 +140,56 @@ def test_host_names_cannot_escape_the_inventory_folder(site: FakeSite, standin: 
                              MICROTIME=str(1795341600000000 + len(name))))
     for body in events(standin):
         assert "inventory" not in body["customDetails"]
+
+
+# --- the Livestatus path: no file on disk where we look, Livestatus knows one ----------------
+
+
+def _live(site: FakeSite, inventory_file: Path):  # type: ignore[no-untyped-def]
+    from livestatus_standin import LivestatusStandIn
+
+    fixtures = {"hosts": [{"name": "web01", "mk_inventory_file": str(inventory_file)}],
+                "services": [{"host_name": "web01", "description": "CPU load", "state": 2}]}
+    return LivestatusStandIn(site.root / "tmp" / "run" / "live", fixtures)
+
+
+def test_facts_from_livestatus_when_no_file_is_found(site: FakeSite, standin: Any, tmp_path: Path) -> None:
+    """mk_inventory is the file's bytes, rendered one character per byte in JSON answers."""
+    tree = trees.structured()
+    tree["Nodes"]["hardware"]["Nodes"]["system"]["Attributes"]["Pairs"]["manufacturer"] = "Gr\u00fc\u00dfe GmbH"
+    elsewhere = tmp_path / "inventory-of-web01"
+    elsewhere.write_text(repr(tree), encoding="utf-8")
+    with _live(site, elsewhere) as live:
+        notify(site, service("PROBLEM", api_params(standin.url, inventory_facts="True")))
+        asked = [q["lines"] for q in live.queries()]
+    (body,) = events(standin)
+    assert body["customDetails"]["inventory"]["manufacturer"] == "Gr\u00fc\u00dfe GmbH"
+    assert body["customDetails"]["inventory"]["serial"] == "ABC1234"
+    assert asked == [["GET hosts", "Columns: mk_inventory", "Filter: name = web01", "OutputFormat: json",
+                      "ResponseHeader: fixed16"]]
+
+
+def test_a_file_on_disk_needs_no_livestatus(site: FakeSite, standin: Any, tmp_path: Path) -> None:
+    (inventory_dir(site) / "web01").write_text(repr(trees.legacy()), encoding="utf-8")
+    with _live(site, tmp_path / "unused") as live:
+        notify(site, service("PROBLEM", api_params(standin.url, inventory_facts="True")))
+        assert live.queries() == []
+    (body,) = events(standin)
+    assert body["customDetails"]["inventory"]["model"] == "PowerEdge R640"
+
+
+@pytest.mark.parametrize("fault", ["hang", "slow:20", "close", "garbage", "truncate", "no-inventory"])
+def test_livestatus_trouble_adds_nothing_and_delivers(site: FakeSite, standin: Any, tmp_path: Path,
+                                                      fault: str) -> None:
+    elsewhere = tmp_path / "inventory-of-web01"
+    if fault != "no-inventory":
+        elsewhere.write_text(repr(trees.structured()), encoding="utf-8")
+    with _live(site, elsewhere) as live:
+        if fault != "no-inventory":
+            live.inject(fault)
+        start = time.monotonic()
+        notify(site, service("PROBLEM", api_params(standin.url, inventory_facts="True")))
+        elapsed = time.monotonic() - start
+    (body,) = events(standin)
+    assert "inventory" not in body["customDetails"]
+    assert elapsed < 15, elapsed  # the lookup gave up after its budget; a hang would be 20 s or forever

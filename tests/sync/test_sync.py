@@ -8,6 +8,7 @@ Checkmk: the COMMAND lines it received and the state it now reports.
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from typing import Any, Dict, List, Optional
@@ -371,3 +372,32 @@ def test_dry_run_changes_nothing(cmk: FakeSite, ilert: Any, live: LivestatusStan
     assert not (cmk.state_dir / "sync" / "state.json").exists()
     assert sync(cmk, ilert).returncode == 0
     assert len(commands(live, 1)) == 1
+
+
+@pytest.mark.parametrize("damage", ["garbage", "other-key", "not-a-file"])
+def test_a_damaged_key_index_entry_falls_back_to_the_key(cmk: FakeSite, ilert: Any, live: LivestatusStandIn,
+                                                         damage: str) -> None:
+    """keyindex.lookup refuses what it cannot trust; sync then reads the key itself."""
+    opened = open_alert(cmk, ilert, service("PROBLEM", api_params(ilert.url)))
+    (entry,) = list((cmk.state_dir / "index").iterdir())
+    if damage == "garbage":
+        entry.write_bytes(b"\x00{not json")
+    elif damage == "other-key":
+        entry.write_text(json.dumps({"alert_key": "cmk/mysite/web02/cpu load", "site": "mysite", "host": "web02",
+                                     "service": "CPU load"}))
+    else:
+        entry.unlink()
+        entry.mkdir()
+    ilert.accept_alert(opened["id"], "Jane Doe")
+    assert sync(cmk, ilert).returncode == 0
+    (cmd,) = commands(live, 1)
+    assert cmd["args"][:2] == ["web01", "CPU load"]
+    assert any("=~" in line for q in live.queries() for line in q["lines"])  # the fallback was used
+
+
+def test_notifications_with_the_outbox_off_leave_no_index(cmk: FakeSite, ilert: Any, live: LivestatusStandIn) -> None:
+    opened = open_alert(cmk, ilert, service("PROBLEM", api_params(ilert.url, outbox="")))
+    assert not (cmk.state_dir / "index").exists()
+    ilert.accept_alert(opened["id"], "Jane Doe")
+    assert sync(cmk, ilert).returncode == 0
+    assert commands(live, 1)[0]["args"][:2] == ["web01", "CPU load"]
