@@ -30,14 +30,12 @@ Where Checkmk keeps the tree (docs/inventory.md has the sources):
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import re
 import time
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Tuple, Union
 
-from . import livestatus
 from .mapping import MAX_DETAILS, Event
 from .text import bound, one_line
 
@@ -62,6 +60,10 @@ class _Malformed(Exception):
 
 class _TimeUp(Exception):
     """The lookup's budget is used up."""
+
+
+class _Complete(Exception):
+    """Every wanted node has been read."""
 
 
 # --- pure: tree -> facts -> event -----------------------------------------------------
@@ -265,6 +267,8 @@ def _read_livestatus(path: str, host: str, deadline: float, clock: Callable[[], 
     """Column ``mk_inventory`` of the host (the content of its inventory file), or None."""
     if any(c in host for c in "\n\r"):
         return None
+    from . import livestatus  # lazy: the socket module only when no file was found
+
     try:
         rows = livestatus.query(path, ["GET hosts", "Columns: mk_inventory", "Filter: name = %s" % host],
                                 deadline, clock)
@@ -290,6 +294,8 @@ _STRUCTURED = {"Nodes": {
     "hardware": {"Nodes": {"cpu": _PAIRS, "memory": _PAIRS, "system": _PAIRS}},
     "software": {"Nodes": {"os": _PAIRS}},
 }}
+#: Wanted nodes with attributes: system, cpu, memory, os.
+_LEAVES = 4
 #: What to pull out of a tree: 2.0 nested dicts, 2.1+ structured tree, and the newer
 #: ``{"meta": ..., "raw_tree": ...}`` wrapper of the gzipped copy.
 WANTED: Dict[str, Any] = {
@@ -299,20 +305,40 @@ WANTED: Dict[str, Any] = {
     "raw_tree": _STRUCTURED,
 }
 
-_SEP = re.compile(r"[\s,:]*")
-_SCALAR = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|True|False|None|true|false|null")
+_SEP = r"[\s,:]*"
+_SCALAR = r"-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|True|False|None|true|false|null"
 # Unrolled loops (runs of plain characters, then a string, then a run ...): every
 # character belongs to exactly one construct, so a failing match backtracks linearly.
 _RUN = r"""[^\[\](){}'"]*"""
 _QUOTED = r"""(?:'[^'\\\n]*(?:\\.[^'\\\n]*)*'|"[^"\\\n]*(?:\\.[^"\\\n]*)*")"""
 _FLAT_INNER = r"%s(?:%s%s)*" % (_RUN, _QUOTED, _RUN)
-_STRING = re.compile(r"[uU]?" + _QUOTED)
+_STRING = r"[uU]?" + _QUOTED
 # ``(?=(X))\1`` is an atomic group (Python 3.8 has no possessive quantifiers): once X
 # matched, a failure after it does not backtrack into X.
 #: A container without nested containers: skipped in one C-level match.
-_FLAT = re.compile(r"[\[({](?=(%s))\1[\])}]" % _FLAT_INNER)
+_FLAT = r"[\[({](?=(%s))\1[\])}]" % _FLAT_INNER
 #: A list of flat dicts (a table's rows): skipped in one match.
-_ROWS = re.compile(r"\[\s*(?=((?:\{%s\}\s*,\s*)*))\1(?:\{%s\}\s*)?\]" % (_FLAT_INNER, _FLAT_INNER))
+_ROWS = r"\[\s*(?=((?:\{%s\}\s*,\s*)*))\1(?:\{%s\}\s*)?\]" % (_FLAT_INNER, _FLAT_INNER)
+
+
+class _Patterns(NamedTuple):
+    sep: "re.Pattern[str]"
+    scalar: "re.Pattern[str]"
+    string: "re.Pattern[str]"
+    flat: "re.Pattern[str]"
+    rows: "re.Pattern[str]"
+
+
+_COMPILED: List[_Patterns] = []
+
+
+def _patterns() -> _Patterns:
+    """Compiled on the first scan: a notification for a host without inventory never pays."""
+    if not _COMPILED:
+        _COMPILED.append(_Patterns(*(re.compile(p) for p in (_SEP, _SCALAR, _STRING, _FLAT, _ROWS))))
+    return _COMPILED[0]
+
+
 _CLOSERS = "]})"
 _CHUNK = 1 << 20
 _SCALARS = {"True": True, "False": False, "None": None, "true": True, "false": False, "null": None}
@@ -327,20 +353,25 @@ def read_tree(text: str, deadline: float = float("inf"), clock: Callable[[], flo
     if len(text) > MAX_TEXT:
         return None
     scanner = _Scanner(text, deadline, clock)
+    tree: Dict[str, Any] = {}
     try:
         pos = scanner.sep(0)
         if pos >= len(text) or text[pos] != "{":
             return None
-        tree, _ = scanner.wanted(pos, WANTED, 0)
-        return tree
+        scanner.wanted(pos, WANTED, 0, tree)
+    except _Complete:
+        pass  # every wanted node was found: the rest (package tables ...) is never scanned
     except (_Malformed, _TimeUp, IndexError, ValueError, RecursionError, MemoryError):
         return None
+    return tree
 
 
 class _Scanner:
-    __slots__ = ("text", "deadline", "clock", "steps")
+    __slots__ = ("text", "deadline", "clock", "steps", "p", "leaves")
 
     def __init__(self, text: str, deadline: float, clock: Callable[[], float]) -> None:
+        self.p = _patterns()
+        self.leaves = 0
         self.text = text
         self.deadline = deadline
         self.clock = clock
@@ -352,7 +383,7 @@ class _Scanner:
             raise _TimeUp()
 
     def sep(self, pos: int) -> int:
-        match = _SEP.match(self.text, pos)
+        match = self.p.sep.match(self.text, pos)
         return match.end() if match else pos
 
     def skip(self, pos: int, depth: int) -> int:
@@ -361,14 +392,14 @@ class _Scanner:
         text = self.text
         char = text[pos]
         if char in "'\"uU":
-            match = _STRING.match(text, pos)
+            match = self.p.string.match(text, pos)
             if match:
                 return match.end()
         if char in "[({":
             # One C-level match skips a flat container or a table's rows; it may look at
             # most _CHUNK characters, so a single match never eats the whole budget.
             end = pos + _CHUNK
-            match = (_ROWS.match(text, pos, end) if char == "[" else None) or _FLAT.match(text, pos, end)
+            match = (self.p.rows.match(text, pos, end) if char == "[" else None) or self.p.flat.match(text, pos, end)
             if match:
                 return match.end()
             if depth >= MAX_DEPTH:
@@ -379,34 +410,40 @@ class _Scanner:
                 if text[pos] in _CLOSERS:
                     return pos + 1
                 pos = self.skip(pos, depth + 1)
-        match = _SCALAR.match(text, pos)
+        match = self.p.scalar.match(text, pos)
         if not match:
             raise _Malformed()
         return match.end()
 
-    def wanted(self, pos: int, want: Mapping[str, Any], depth: int) -> Tuple[Dict[str, Any], int]:
-        """Walk the dict at ``pos``, keeping only the keys ``want`` names."""
+    def wanted(self, pos: int, want: Mapping[str, Any], depth: int, out: Dict[str, Any]) -> int:
+        """Walk the dict at ``pos`` into ``out``, keeping only the keys ``want`` names.
+
+        Children are attached before they are walked, so when the last wanted node is
+        found (``_Complete``) the caller's tree already holds everything.
+        """
         text = self.text
         if depth >= MAX_DEPTH:
             raise _Malformed()
-        out: Dict[str, Any] = {}
         pos += 1
         while True:
             self.tick()
             pos = self.sep(pos)
             if text[pos] in _CLOSERS:
-                return out, pos + 1
+                return pos + 1
             key, pos = self.key(pos, depth)
             pos = self.sep(pos)
             sub = want.get(key) if isinstance(key, str) else None
             if sub is None or text[pos] != "{":
                 pos = self.skip(pos, depth + 1)
             elif sub is _LEAF:
-                value, pos = self.attributes(pos, depth + 1)
-                out[key] = value
+                out[key], pos = self.attributes(pos, depth + 1)
+                self.leaves += 1
+                if self.leaves >= _LEAVES:
+                    raise _Complete()
             else:
-                value, pos = self.wanted(pos, sub, depth + 1)
-                out[key] = value
+                child: Dict[str, Any] = {}
+                out[key] = child
+                pos = self.wanted(pos, sub, depth + 1, child)
 
     def attributes(self, pos: int, depth: int) -> Tuple[Dict[str, Any], int]:
         """The scalar members of the dict at ``pos`` (other members are skipped)."""
@@ -437,10 +474,10 @@ class _Scanner:
     def scalar(self, pos: int) -> Tuple[Any, int]:
         """A string, number, bool or None at ``pos``."""
         text = self.text
-        match = _STRING.match(text, pos)
+        match = self.p.string.match(text, pos)
         if match:
             return _decode_string(match.group(0)), match.end()
-        match = _SCALAR.match(text, pos)
+        match = self.p.scalar.match(text, pos)
         if not match:
             raise _Malformed()
         token = match.group(0)
@@ -461,6 +498,8 @@ def _decode_string(token: str) -> str:
             value = None
         if isinstance(value, str):
             return value
+    import ast  # lazy: JSON strings (the newest format) never need it
+
     value = ast.literal_eval(token)  # one bounded string literal, never code
     if not isinstance(value, str):
         raise _Malformed()
