@@ -37,10 +37,12 @@ STATUSES = ("PENDING", "ACCEPTED", "RESOLVED")
 class ApiError(CmkIlertError):
     """The API could not be read; ``exit_code`` 1 (retry later) or 2 (fix the setup)."""
 
-    def __init__(self, message: str, exit_code: int, retry_after: Optional[float] = None) -> None:
+    def __init__(self, message: str, exit_code: int, retry_after: Optional[float] = None,
+                 rate_limited: bool = False) -> None:
         super().__init__(message)
         self.exit_code = exit_code
         self.retry_after = retry_after
+        self.rate_limited = rate_limited
 
 
 class Interrupted(Exception):
@@ -137,7 +139,7 @@ def check(answer: Answer, what: str) -> Any:
                       % (status, code, what), EXIT_PERMANENT)
     if status == 429:
         wait = retry_after(answer.headers)
-        raise ApiError("HTTP 429 rate limited by iLert", EXIT_TEMPORARY, wait)
+        raise ApiError("HTTP 429 rate limited by iLert", EXIT_TEMPORARY, wait, rate_limited=True)
     if status >= 500 or status == 408:
         return _raise("HTTP %d%s from iLert for %s" % (status, code, what), EXIT_TEMPORARY)
     if 300 <= status < 400:

@@ -17,9 +17,10 @@ Each run (bounded by ``--max-time``, one at a time per site):
 
 Crash safety: a transition is written to the state file as an *intent* before its command is
 sent and as *done* after. Both commands are guarded by the state query of the next attempt
-(an acknowledged problem is never acknowledged again; a comment carrying the alert's marker
-``iLert alert <id>`` is never added again), so a SIGKILL at any point applies a transition at
-most once, and exactly once after the next run.
+(an acknowledged problem is never acknowledged again; a comment starting "Resolved in iLert"
+that names ``iLert alert <id>`` is never added again), and an intent younger than
+INTENT_GRACE is waited out first, because Livestatus applies commands asynchronously. So a
+SIGKILL at any point never applies a transition twice, and the next run completes it.
 
 No echo loop: the acknowledgement is sent with notify=1, so Checkmk's ACKNOWLEDGEMENT
 notification reaches iLert as ACCEPT on an alert that is already accepted, which iLert answers
@@ -274,7 +275,7 @@ class Run:
         try:
             complete = self.sync()
         except ApiError as exc:
-            if exc.retry_after is not None or "429" in str(exc):
+            if exc.rate_limited:
                 pause = min(MAX_PAUSE, exc.retry_after if exc.retry_after is not None else 60.0)
                 self.state.pause = time.time() + pause
                 self.printer.line("sync: %s; pausing %ds" % (exc, pause))
@@ -409,8 +410,8 @@ class Run:
             self.counts.unchanged += 1
         if not self.opts.dry_run:
             self.state.done[tkey] = {"t": time.time(), "r": outcome[:200]}
-            self.state.intent.pop(tkey, None)
-            self._save()
+            if self.state.intent.pop(tkey, None) is not None or not count:
+                self._save()  # a command was sent: record it at once; other outcomes at the end
         if not (quietly and self.opts.quiet):
             self.printer.line("sync: %s: %s" % (label, outcome))
 

@@ -168,3 +168,15 @@ def test_summary_line_variants() -> None:
     assert inventory.summary_line(()) == ""
     assert inventory.human_bytes(1023) == "1023 B"
     assert inventory.human_bytes(5 << 40) == "5.0 TiB"
+
+
+def test_scanning_stops_once_everything_wanted_is_read() -> None:
+    """Whatever follows the last wanted node is not even looked at (here: not valid at all)."""
+    text = repr(trees.legacy(packages=0))
+    cut = text.index("'packages'")
+    assert inventory.facts(inventory.read_tree(text[:cut] + "@@@ not a literal")) == trees.EXPECTED
+    # ... but a tree that lacks a wanted node is read to its end, and the junk is noticed
+    partial = trees.legacy(packages=0)
+    del partial["hardware"]["memory"]
+    text = repr(partial)
+    assert inventory.read_tree(text[:text.index("'packages'")] + "@@@") is None
