@@ -217,6 +217,12 @@ def test_foreign_sites_and_other_keys_are_untouched(cmk: FakeSite, ilert: Any) -
     assert cmk.run(other).returncode == 0
     lookalike = service("PROBLEM", api_params(ilert.url), OMD_SITE="mysite2", MICROTIME="1795341600000001")
     assert cmk.run(lookalike).returncode == 0
+    import requests
+
+    for key in ("nagios/mysite/web01", "MYSITE/web01", "cmk-mysite-web01"):  # not opened by cmk_ilert
+        answer = requests.post(ilert.url + "/api/events", timeout=10, json={
+            "integrationKey": KEY_API, "eventType": "ALERT", "summary": "other tool", "alertKey": key})
+        assert answer.status_code == 202, answer.text
     for alert in ilert.alerts():
         ilert.accept_alert(alert["id"], "Jane Doe")
     run = sync(cmk, ilert)
