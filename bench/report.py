@@ -10,11 +10,12 @@ written by hand and kept as it is.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
 from .figures import Bulk, Imports, Memory, SinglePairs, Storm
+from .inventory import InventoryPairs
 
 # Goals of issue #6 on the 2-core reference machine.
 GOAL_SINGLE_RATIO = 1.25
@@ -43,6 +44,7 @@ class Results:
     quick: bool
     source: str = ""  # a source tree other than the repository (a patched copy), if any
     duration: float = 0.0
+    inventory: List[InventoryPairs] = field(default_factory=list)  # figure 6 (issue 12)
 
 
 @dataclass
@@ -124,6 +126,13 @@ def rows(r: Results) -> List[Row]:
         "%.1f ms" % imp.ours.total_ms, "floor script %.1f ms" % imp.floor.total_ms,
         "%.2f×" % (imp.ours.total_ms / imp.floor.total_ms),
     ))
+    for inv in r.inventory:
+        out.append(Row(
+            "6", "inventory_facts on, %s; median of %d alternating pairs" % (inv.label, len(inv.on)),
+            "%s (%+.1f ms per notification)" % (ms(inv.median_on), inv.median_extra_ms),
+            "checkbox off %s" % ms(inv.median_off),
+            "%.2f× (pairs %.2f–%.2f)" % (inv.median_ratio, min(inv.ratios), max(inv.ratios)),
+        ))
     return out
 
 
@@ -162,6 +171,10 @@ def details(r: Results) -> str:
                  "counts where it first happens, so modules both load are charged to whoever loads them "
                  "first):\n\n" % imp.ours.runs
                  + markdown_table(["module", "ours", "floor"], body))
+    for inv in r.inventory:
+        parts.append("**6. Inventory facts**, %s (%s file): pairs on/off, ms: %s." % (
+            inv.label, "%.0f kB" % (inv.size / 1000.0) if inv.size else "no",
+            ", ".join("%.0f/%.0f" % (a * 1000, b * 1000) for a, b in zip(inv.on, inv.off))))
     only = imp.ours_only()
     parts.append("Modules only our call imports (own time, total %.1f ms): %s." % (
         sum(ms_ for _, ms_ in only), ", ".join("%s %.2f" % (n, v) for n, v in only[:10]) or "none"))

@@ -18,6 +18,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench import figures, machine, report  # noqa: E402
+from bench import inventory as inventory_figure  # noqa: E402
 from bench.contexts import KEY  # noqa: E402
 from bench.sites import Package  # noqa: E402
 from bench.standin import StandInProcess  # noqa: E402
@@ -59,11 +60,13 @@ def measure(plan: Plan, release: str, source_root: Path, start: float) -> report
             memory = figures.measure_memory(package, standin, plan.rss_runs, plan.rss_bulk_n)
             progress(start, "5. import time (%d runs each)" % plan.import_runs)
             imports = figures.measure_imports(package, standin, plan.import_runs)
+            progress(start, "6. inventory facts on vs off: %d pairs each" % plan.pairs)
+            inventory = inventory_figure.measure(package, standin, plan.pairs)
         progress(start, "3. storm drain: %d events at %d per %g s" % (plan.storm_n, plan.storm_limit,
                                                                       plan.storm_window))
         storm = figures.measure_storm(package, plan.storm_n, plan.storm_limit, plan.storm_window)
     source = "" if source_root == REPO else str(source_root)
-    return report.Results(single, bulks, storm, memory, imports, plan.quick, source)
+    return report.Results(single, bulks, storm, memory, imports, plan.quick, source, inventory=inventory)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -6,6 +6,7 @@ status     pending events per alert key, dead letters; exit code for a local che
 dry-run    print the request a context would produce, key redacted
 test       send one test alert and its resolve to a real key
 heartbeat  ping an iLert heartbeat URL (site cron), at most once a minute
+sync       mirror what responders do in iLert into Checkmk (site cron; docs/sync.md)
 """
 
 from __future__ import annotations
@@ -100,6 +101,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-pending-age", type=_seconds, default=900.0, metavar="SECONDS",
                    help="skip the ping while an event waits longer than this (default 900)")
     p.add_argument("--timeout", type=_seconds, default=10.0)
+
+    p = sub.add_parser("sync", help="acknowledge/comment in Checkmk what responders did in iLert (site cron)",
+                       description="Read this site's alerts from iLert's REST API with a user API key and "
+                                   "acknowledge in Checkmk what a responder accepted, or comment what a responder "
+                                   "resolved while Checkmk still shows the problem. For the site cron; see "
+                                   "docs/sync.md.")
+    from .sync import add_arguments
+
+    add_arguments(p)
     return parser
 
 
@@ -144,6 +154,10 @@ def main(argv: Optional[List[str]] = None, environ: Optional[Mapping[str, str]] 
             from .heartbeat import run_heartbeat
 
             return run_heartbeat(args, env, printer)
+        if args.command == "sync":
+            from .sync import run_sync
+
+            return run_sync(args, env, printer)
     except CmkIlertError as exc:
         errors.line("error: %s" % exc)
         return exc.exit_code

@@ -67,6 +67,10 @@ def prepare(ctx: NotificationContext, settings: Settings, n: int) -> Tuple[List[
 
 
 def _prepared(ctx: NotificationContext, settings: Settings, event: Event, n: int, part: int) -> Prepared:
+    if settings.inventory_facts and settings.source_type == "api" and event.event_type == "ALERT":
+        from .inventory import enrich  # lazy: only such rules pay for the import
+
+        event = enrich(event, os.environ.get("OMD_ROOT") or ctx.get("OMD_ROOT"), ctx.get("HOSTNAME"))
     request = build(event, ctx, settings)
     endpoint = endpoint_fingerprint(settings)
     now = time.time()
