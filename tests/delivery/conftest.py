@@ -191,5 +191,9 @@ def no_traceback(run: Run) -> None:
 
 @pytest.fixture
 def params(standin: Any) -> Dict[str, str]:
-    """Rule parameters of an API-type alert source pointing at the stand-in."""
-    return api_params(standin.url)
+    """Rule parameters of an API-type alert source pointing at the stand-in.
+
+    ``coalesce`` is off: this family proves that every event is delivered, in order, exactly
+    once; with coalesce an ALERT and its RESOLVE that were never attempted are dropped on
+    purpose, which test_coalesce.py proves under the same outages, storms and crashes."""
+    return api_params(standin.url, coalesce="False")

@@ -96,7 +96,7 @@ def test_only_alerts_carry_facts(site: FakeSite, standin: Any) -> None:
     notify(site, service("ACKNOWLEDGEMENT", params, MICROTIME="1795341600000001"))
     notify(site, service("RECOVERY", params, MICROTIME="1795341600000002"))
     bodies = events(standin)
-    assert [b["eventType"] for b in bodies] == ["ALERT", "ACCEPT", "RESOLVE"]
+    assert [b["eventType"] for b in bodies] == ["ALERT", "ACCEPT", "COMMENT", "RESOLVE"]
     assert "inventory" in bodies[0]["customDetails"]
     assert all("inventory" not in b.get("customDetails", {}) for b in bodies[1:])
 
