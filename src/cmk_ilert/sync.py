@@ -37,7 +37,7 @@ import signal
 import time
 from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Tuple, Union
 
-from . import keyindex, livestatus, sync_state
+from . import alertlinks, keyindex, livestatus, sync_state
 from .errors import EXIT_OK, EXIT_TEMPORARY, ConfigError
 from .ilert_alerts import ApiError, Client, Interrupted, RemoteAlert
 from .locking import FileLock
@@ -422,6 +422,11 @@ class Run:
         text = "iLert alert %d" % alert.id
         if self.opts.alert_url:
             text += " " + self.opts.alert_url.replace("{id}", str(alert.id))
+        else:
+            # the alertUrl iLert answered when delivery sent this key's last ALERT (alertlinks)
+            url = alertlinks.last(self.root, alert.alert_key.casefold())
+            if url and url.rstrip("/").endswith("/%d" % alert.id):
+                text += " " + url
         return text
 
     # -- alert key -> Checkmk object --------------------------------------------------------
