@@ -69,8 +69,10 @@ def test_accept_acknowledges_the_service_once(cmk: FakeSite, ilert: Any, live: L
     assert run.returncode == 0, run.output
     (cmd,) = commands(live, 1)
     assert cmd["name"] == "ACKNOWLEDGE_SVC_PROBLEM" and cmd["effect"] == "acknowledged", cmd
+    # the alert's link: the alertUrl iLert answered when the ALERT was delivered
     assert cmd["args"] == ["web01", "CPU load", "2", "1", "0", "iLert: Jane Doe",
-                           "Accepted in iLert by Jane Doe (iLert alert %d)" % opened["id"]]
+                           "Accepted in iLert by Jane Doe (iLert alert %d %s/alert/%d)"
+                           % (opened["id"], ilert.url, opened["id"])]
     assert abs(cmd["timestamp"] - time.time()) < 60
     assert live.service("web01", "CPU load")["acknowledged"] == 1
     assert run.lines[0] == ("cmk_ilert: sync: alert %d %s: acknowledged web01/CPU load in Checkmk "
@@ -89,7 +91,8 @@ def test_accept_acknowledges_a_host(cmk: FakeSite, ilert: Any, live: LivestatusS
     (cmd,) = commands(live, 1)
     assert cmd["name"] == "ACKNOWLEDGE_HOST_PROBLEM"
     assert cmd["args"][:6] == ["db01", "2", "1", "0", "iLert: Jane Doe",
-                               "Accepted in iLert by Jane Doe (iLert alert %d)" % opened["id"]]
+                               "Accepted in iLert by Jane Doe (iLert alert %d %s/alert/%d)"
+                               % (opened["id"], ilert.url, opened["id"])]
     assert live.host("db01")["acknowledged"] == 1
 
 
@@ -139,8 +142,8 @@ def test_resolve_comments_while_checkmk_shows_the_problem(cmk: FakeSite, ilert: 
     (cmd,) = commands(live, 1)
     assert cmd["name"] == "ADD_SVC_COMMENT" and cmd["effect"] == "comment added"
     assert cmd["args"] == ["web01", "CPU load", "1", "iLert: Bob Smith",
-                           "Resolved in iLert by Bob Smith (iLert alert %d). Checkmk still shows the problem."
-                           % opened["id"]]
+                           "Resolved in iLert by Bob Smith (iLert alert %d %s/alert/%d). Checkmk still shows the "
+                           "problem." % (opened["id"], ilert.url, opened["id"])]
     svc = live.service("web01", "CPU load")
     assert svc["state"] == 2 and svc["acknowledged"] == 0  # never a fake recovery, never an ack
     assert sync(cmk, ilert).returncode == 0
