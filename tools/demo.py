@@ -44,10 +44,14 @@ SCRIPT = "local/share/check_mk/notifications/cmk_ilert"
 #: Made-up keys, known only to the local stand-in.
 KEY_CMK = "il1cmk-DEMO-KEY-0000demo0000cmk7"
 KEY_API = "il1api-DEMO-KEY-0000demo0000api9"
-KEYS = (KEY_CMK, KEY_API)
+#: A made-up iLert *user* API key for `sync` (REST API, Bearer), known only to the stand-in.
+KEY_USER = "demo-user-api-key-0000demo0000usr5"
+KEYS = (KEY_CMK, KEY_API, KEY_USER)
 #: The site cron line's command (docs/site-cron.md), without its schedule.
 CRON_COMMAND = CRON_LINE.split(None, 5)[5]
 CRON_LOG = "var/log/cmk_ilert.log"
+#: Where Checkmk's Livestatus socket is on a site; the demo's Livestatus stand-in listens there.
+LIVE_SOCKET = "tmp/run/live"
 
 
 # ---- what a scenario is made of ---------------------------------------------------------------------------------
@@ -84,6 +88,8 @@ class Step:
     check: Optional[Callable[["Outcome"], List[str]]] = None
     #: one summary line instead of the full view (for bulks)
     compact: bool = False
+    #: more to show after what iLert got: (label, line) pairs, e.g. what Livestatus received
+    note: Optional[Callable[[], List[Tuple[str, str]]]] = None
 
 
 @dataclass(frozen=True)
@@ -241,11 +247,70 @@ def superseded(source: Source) -> Scenario:
     ])
 
 
+def live_commands(root: Path) -> List[Dict[str, Any]]:
+    """What the Livestatus stand-in of the demo site recorded (its own table ``standin_commands``)."""
+    import socket
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(5)
+        sock.connect(str(root / LIVE_SOCKET))
+        sock.sendall(b"GET standin_commands\nColumns: name args\nOutputFormat: json\n\n")
+        sock.shutdown(socket.SHUT_WR)
+        data = b""
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    return [{"name": row[0], "args": row[1]} for row in json.loads(data.decode("utf-8"))]
+
+
+def two_way(source: Source) -> Scenario:
+    """iLert -> Checkmk: a responder accepts on the phone, `sync` acknowledges in Checkmk."""
+    key = source.alert_key("web03", "Disk /var")
+    seen: Dict[str, int] = {}
+
+    def accept_in_ilert(ilert: StandInClient) -> None:
+        seen["commands"] = len(live_commands(Path(os.environ["CMK_ILERT_DEMO_SITE"])))
+        alert = next(a for a in ilert.alerts() if a.get("key") == key)
+        ilert.accept_alert(alert["id"], "Jane Doe")
+
+    def new_commands() -> List[Dict[str, Any]]:
+        return live_commands(Path(os.environ["CMK_ILERT_DEMO_SITE"]))[seen.get("commands", 0):]
+
+    def acknowledged(outcome: Outcome) -> List[str]:
+        new = new_commands()
+        if [c["name"] for c in new] != ["ACKNOWLEDGE_SVC_PROBLEM"] or new[0]["args"][:2] != ["web03", "Disk /var"]:
+            return ["Checkmk was not acknowledged through Livestatus: %s" % new]
+        return []
+
+    def shown() -> List[Tuple[str, str]]:
+        return [("Livestatus", "COMMAND [...] %s;%s" % (c["name"], ";".join(c["args"]))) for c in new_commands()]
+
+    sync = "$OMD_ROOT/bin/python3 $OMD_ROOT/%s sync --api-url %s" % (SCRIPT, "$CMK_ILERT_DEMO_ILERT")
+    return Scenario("Two-way: accepted on a phone in iLert, acknowledged in Checkmk (sync)", source, [
+        Step("web03/Disk /var goes CRIT: an ALERT", follow=key,
+             context=dict(service("PROBLEM", "CRITICAL", "CRIT - 97% used (!!)"), HOSTNAME="web03",
+                          SERVICEDESC="Disk /var"),
+             expect=Expect(0, "PENDING", ("ALERT",))),
+        Step("Jane accepts the alert in the iLert app; the site cron's sync line acknowledges it in Checkmk",
+             command=sync, before=accept_in_ilert, follow=key, check=acknowledged, note=shown,
+             expect=Expect(0, "ACCEPTED")),
+        Step("The acknowledgement's own notification reaches iLert as an ACCEPT of an accepted alert: "
+             "nothing to do, no loop",
+             context=dict(service("ACKNOWLEDGEMENT", "CRITICAL", "CRIT - 97% used (!!)"), HOSTNAME="web03",
+                          SERVICEDESC="Disk /var", NOTIFICATIONAUTHOR="iLert: Jane Doe",
+                          NOTIFICATIONCOMMENT="Accepted in iLert by Jane Doe"),
+             follow=key, expect=Expect(0, "ACCEPTED", ("ACCEPT", "COMMENT"))),
+    ])
+
+
 SCENARIOS: List[Callable[[], Scenario]] = [
     lambda: lifecycle(Source("checkmk", KEY_CMK, explicit=False)),
     lambda: lifecycle(Source("api", KEY_API)),
     lambda: outage(Source("api", KEY_API)),
     lambda: superseded(Source("api", KEY_API)),
+    lambda: two_way(Source("api", KEY_API)),
     lambda: storm(Source("api", KEY_API)),
 ]
 
@@ -299,9 +364,11 @@ class Demo:
     def cron_env(self) -> Dict[str, str]:
         """A site crontab's environment: what cron and the crontab's header set, nothing more
         (Checkmk's etc/init.d/crontab writes SHELL, OMD_ROOT, OMD_SITE, PATH, MAILTO; see
-        docs/site-cron.md). No PYTHONPATH; the .profile (BASH_ENV) is left out on purpose."""
+        docs/site-cron.md). No PYTHONPATH; the .profile (BASH_ENV) is left out on purpose.
+        (CMK_ILERT_DEMO_ILERT only tells the demo's sync line where the stand-in listens.)"""
         return {"SHELL": "/bin/bash", "PATH": "/usr/bin:/bin", "HOME": str(self.root), "LOGNAME": SITE,
-                "OMD_ROOT": str(self.root), "OMD_SITE": SITE, "MAILTO": "", "PYTHONDONTWRITEBYTECODE": "1"}
+                "OMD_ROOT": str(self.root), "OMD_SITE": SITE, "MAILTO": "", "PYTHONDONTWRITEBYTECODE": "1",
+                "CMK_ILERT_DEMO_ILERT": self.url}
 
     def parameters(self, source: Source) -> Dict[str, str]:
         params = {"PARAMETER_ILERT_API_KEY": "password\t" + source.key, "PARAMETER_ILERT_API_KEY_1": "password",
@@ -416,7 +483,10 @@ class Demo:
         for entry in outcome.requests:
             print("    iLert got | %s %s -> %s" % (entry.get("method"), redact(str(entry.get("path"))),
                                                    entry.get("status")))
-            print("              | %s" % self.body_view(entry.get("body"), source))
+            if entry.get("body") is not None:
+                print("              | %s" % self.body_view(entry.get("body"), source))
+        for label, text in (step.note() if step.note else []):
+            print("    %-10s| %s" % (label, text))
         if step.follow:
             alert = [a for a in outcome.alerts if a.get("key") == step.follow]
             extra = ""
@@ -489,6 +559,24 @@ def install_site(root: Path, release: str, artifacts: Sequence[Path]) -> Optiona
     return chosen
 
 
+def start_livestatus(root: Path) -> "subprocess.Popen[str]":
+    """The site's Livestatus, as a stand-in process on $OMD_ROOT/tmp/run/live, with one problem."""
+    fixtures = root / "tmp" / "demo-livestatus.json"
+    fixtures.parent.mkdir(parents=True, exist_ok=True)
+    fixtures.write_text(json.dumps({
+        "hosts": [{"name": "web03", "state": 0}],
+        "services": [{"host_name": "web03", "description": "Disk /var", "state": 2,
+                      "plugin_output": "CRIT - 97% used"}],
+    }))
+    (root / LIVE_SOCKET).parent.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen([sys.executable, "-m", "livestatus_standin", "--socket", str(root / LIVE_SOCKET),
+                             "--fixtures", str(fixtures)], env=dict(os.environ, PYTHONPATH=str(REPO / "standin")),
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    proc.stdout.readline()  # {"socket": ...}: it listens
+    return proc
+
+
 def shown_path(path: Path) -> str:
     return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
 
@@ -513,13 +601,21 @@ def main() -> int:
 
     print("== 3. Start the local iLert stand-in")
     server = subprocess.Popen([sys.executable, "-m", "ilert_standin", "--port", "0", "--key", KEY_CMK,
-                               "--key", KEY_API], env=dict(os.environ, PYTHONPATH=str(REPO / "standin")),
+                               "--key", KEY_API, "--user-api-key", KEY_USER],
+                              env=dict(os.environ, PYTHONPATH=str(REPO / "standin")),
                               stdout=subprocess.PIPE, text=True)
+    live = start_livestatus(args.site)
     try:
         assert server.stdout is not None
         url = json.loads(server.stdout.readline())["url"]
-        print("   listening on %s (alert sources: Checkmk key ...%s, API key ...%s)" % (url, KEY_CMK[-4:],
-                                                                                       KEY_API[-4:]))
+        print("   listening on %s (alert sources: Checkmk key ...%s, API key ...%s; a user API key ...%s for sync)"
+              % (url, KEY_CMK[-4:], KEY_API[-4:], KEY_USER[-4:]))
+        print("   Livestatus stand-in on $OMD_ROOT/%s (web03/Disk /var CRIT, not acknowledged)" % LIVE_SOCKET)
+        key_file = args.site / "etc" / "cmk_ilert" / "sync.key"  # where sync looks (docs/sync.md)
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(KEY_USER + "\n")
+        key_file.chmod(0o600)
+        os.environ["CMK_ILERT_DEMO_SITE"] = str(args.site)
         print("== 4. Scenarios, through the installed script %s" % SCRIPT)
         demo = Demo(args.site, url, args.full)
         for make in SCENARIOS:
@@ -534,6 +630,8 @@ def main() -> int:
     finally:
         server.terminate()
         server.wait(timeout=10)
+        live.terminate()
+        live.wait(timeout=10)
     print("\n== 5. Where things are")
     print("   artifacts:   %s" % ", ".join(shown_path(a.path) for a in built))
     print("   site:        %s (notify.log lines: what 'script' showed; outbox: var/cmk_ilert/; cron log: %s)"
