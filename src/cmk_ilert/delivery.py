@@ -184,8 +184,8 @@ class Deliverer:
                 break
             for entry in run:
                 results.append(Result(entry.identity, SUPERSEDED, label_of(entry.data),
-                                      "superseded, not sent: the problem recovered before its ALERT was sent "
-                                      "(coalesce)"))
+                                      "superseded, not sent: the problem recovered before its ALERT was sent, "
+                                      "see coalesce"))
         for entry in rest:
             self.learn(entry.data)
             now = time.time()

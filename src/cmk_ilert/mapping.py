@@ -98,7 +98,7 @@ def map_notification(ctx: NotificationContext, settings: Settings) -> Union[Tupl
         return (accept,)
     if upper == "CUSTOM":
         if not settings.forward_custom:
-            return Ignored(ntype, key, "CUSTOM notifications are ignored (enable forward_custom to send them)")
+            return Ignored(ntype, key, "CUSTOM notifications are ignored: enable forward_custom to send them")
         alert = _event(ctx, settings, ALERT, key)
         if state(ctx) in _OK_STATES:
             # A test from the GUI for an object that is fine: open the test alert and resolve
@@ -112,10 +112,10 @@ def map_notification(ctx: NotificationContext, settings: Settings) -> Union[Tupl
             return (_comment_event(_event(ctx, settings, COMMENT, key), (_checkmk_comment(ctx, what),)),)
         if not api:
             return Ignored(ntype, key, "%s notifications are not sent to an alert source of type Checkmk" % upper)
-        return Ignored(ntype, key, "%s notifications are ignored (comment_events is off)" % upper)
+        return Ignored(ntype, key, "%s notifications are ignored: comment_events is off" % upper)
     if upper.startswith(("FLAPPING", "DOWNTIME", "ALERTHANDLER")):
         return Ignored(ntype, key, "%s notifications are not sent to iLert" % (ntype.split(" ")[0] or "this"))
-    return Ignored(ntype or "(none)", key, "unknown notification type, nothing sent")
+    return Ignored(ntype or "-", key, "unknown notification type, nothing sent")
 
 
 def _comment_event(event: Event, comments: Tuple[Comment, ...]) -> Event:
