@@ -29,9 +29,8 @@ def remember(root: str, alert_key: str, url: str, now: float) -> None:
         return
     path = _path(root, alert_key)
     try:
-        os.makedirs(os.path.dirname(path), 0o700, exist_ok=True)
         payload = json.dumps({"alert_key": alert_key, "alert_url": url, "at": now}).encode("utf-8")
-        replace_atomically(path, payload, os.path.dirname(path), sync=False)
+        replace_atomically(path, payload, os.path.join(root, "tmp"), sync=False)  # the outbox made both folders
     except (OSError, ValueError):
         return
 

@@ -5,10 +5,10 @@ the host and service of an iLert alert cannot be read back from its key. Every
 ALERT that is prepared for delivery records the original names here; ``sync``
 reads them to acknowledge or comment the right object through Livestatus.
 
-Layout: ``index/<sha256(alert key)[:24]>.json`` below the state directory, one small
-file per alert key (0600), written atomically (temp file + rename) only when it
-is missing or names other objects, so a storm of repeated problems costs one
-``stat`` per event.
+Layout: ``index/<sha256(alert key)[:24]>.json`` below the state directory (the
+outbox creates the folder), one small file per alert key (0600), written
+atomically (temp file + rename) only when it is missing or names other objects,
+so a storm of repeated problems costs one small read per event.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ import hashlib
 import json
 import os
 from typing import NamedTuple, Optional
+
+from .fsutil import replace_atomically
 
 INDEX_DIR = "index"
 
@@ -42,16 +44,9 @@ def remember(root: str, target: Target) -> None:
     try:
         if lookup(root, target.alert_key) == target:
             return
-        folder = os.path.dirname(path)
-        os.makedirs(folder, 0o700, exist_ok=True)
-        tmp = "%s.%d.tmp" % (path, os.getpid())
         payload = json.dumps(target._asdict(), ensure_ascii=False, sort_keys=True).encode("utf-8")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
-        try:
-            os.write(fd, payload)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
+        # tmp/ of the outbox: a temporary file left by a kill is pruned by the next flush
+        replace_atomically(path, payload, os.path.join(root, "tmp"), sync=False)
     except (OSError, ValueError):
         return
 

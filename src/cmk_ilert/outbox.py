@@ -12,6 +12,7 @@ Layout below the state directory (mode 0700, owned by the site user; files 0600)
     index/<keyhash>.json            alert key -> host/service, for ``sync``
     journal/superseded.jsonl        what ``coalesce`` dropped, when and why
     links/<keyhash>.json            the last iLert alert URL of an alert key
+    sync/                           the state of ``sync`` (iLert -> Checkmk)
     sent/<identity>.try             an ALERT was (about to be) sent: never coalesce it
 
 Guarantees: an entry is written to ``tmp/``, fsync'd, then hard-linked into
@@ -60,7 +61,7 @@ TMP_STALE_SECONDS = 600.0
 MAX_ENTRY_BYTES = 4 << 20
 
 QUEUED, DELIVERED, DEAD, SUPERSEDED = "queued", "delivered", "dead", "superseded"
-SUBDIRS = ("queue", "sent", "dead", "tmp", "locks", "rate", "index", "journal", "links")
+SUBDIRS = ("queue", "sent", "dead", "tmp", "locks", "rate", "index", "journal", "links", "sync")
 #: The journal of superseded events is rotated (one old file kept) at this size.
 JOURNAL_MAX_BYTES = 256 * 1024
 

@@ -42,6 +42,7 @@ from .errors import EXIT_OK, EXIT_TEMPORARY, ConfigError
 from .ilert_alerts import ApiError, Client, Interrupted, RemoteAlert
 from .locking import FileLock
 from .mapping import MAX_ALERT_KEY
+from .outbox import Outbox, UnsafeStateDir, unusable_reason
 from .output import Printer
 from .params import DEFAULT_API_URL, validate_base_url
 from .paths import state_dir
@@ -143,7 +144,13 @@ def run_sync(args: argparse.Namespace, env: Mapping[str, str], printer: Printer)
     key = read_key(opts, env)
     printer.add_secrets([key])
     root = state_dir(env)
-    os.makedirs(os.path.join(root, sync_state.FOLDER), 0o700, exist_ok=True)
+    try:
+        Outbox(root).ensure()  # the state directory: the site user's, writable by nobody else, 0700
+    except UnsafeStateDir as exc:
+        raise ConfigError(str(exc.strerror)) from None
+    except OSError as exc:
+        printer.line("sync: state directory %s unusable: %s" % (root, unusable_reason(exc)))
+        return EXIT_TEMPORARY
     lock = FileLock(os.path.join(root, sync_state.FOLDER, "lock"))
     if not lock.acquire(wait=0.0):
         printer.line("sync: another sync is running, nothing to do")

@@ -132,6 +132,7 @@ def save(state_dir: str, state: SyncState) -> None:
     data = json.dumps(state.as_json(), ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
     try:
+        os.fchmod(fd, 0o600)  # whatever the umask
         view = memoryview(data)
         while view:
             written = os.write(fd, view)
