@@ -20,7 +20,7 @@ from typing import Any, Dict, Mapping, NamedTuple, Sequence, Tuple
 from urllib.parse import quote
 
 from .context import NotificationContext
-from .mapping import ALERT, RESOLVE, Event, resolve_priority
+from .mapping import ALERT, RESOLVE, Event
 from .params import Settings
 from .secret import hint
 
@@ -106,8 +106,8 @@ def checkmk_request(event: Event, ctx: NotificationContext, settings: Settings) 
     key = settings.api_key.reveal()
     secrets = settings.secrets()
     body = scrub_context(ctx.values, secrets)
-    if event.event_type == ALERT:
-        body["PARAMETER_ILERT_PRIORITY"] = resolve_priority(ctx, settings.priority)
+    if event.event_type == ALERT and event.priority:
+        body["PARAMETER_ILERT_PRIORITY"] = event.priority
     summary_key = "PARAMETER_ILERT_SUMMARY_SERVICE" if ctx.is_service else "PARAMETER_ILERT_SUMMARY_HOST"
     body[summary_key] = event.summary  # rendered here: works whether iLert expands macros or not
     if ctx.notification_type.upper() == "CUSTOM":
