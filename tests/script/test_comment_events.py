@@ -14,8 +14,9 @@ from typing import Callable, Dict
 
 import pytest
 
-from tests.script.util import assert_clean, event_requests, microtime, params
+from tests.script.util import assert_clean, assert_no_key_fragment, event_requests, microtime, params
 from tests.support.contexts import BASE_HOST, BASE_SERVICE, host, service
+from tests.support.site import KEY_API, PROXY_PASSWORD
 
 pytestmark = pytest.mark.runtime
 
@@ -111,6 +112,30 @@ def test_comment_falls_back_to_the_author_name(site, standin):
     contents = [c["content"] for c in only_alert(standin)["comments"]]
     assert contents == ["Checkmk: db01 scheduled downtime started by cmkadmin: Kernel update, back at 03:00 (%s)"
                         % WHEN, "Checkmk: db01 scheduled downtime ended"]
+
+
+@pytest.mark.parametrize("ntype", ["DOWNTIMESTART", "ACKNOWLEDGEMENT"])
+@pytest.mark.parametrize("field", ["NOTIFICATIONCOMMENT", "NOTIFICATIONAUTHORALIAS"])
+def test_comment_carries_no_secret_from_the_context(site, standin, auth_proxy, field, ntype):
+    """A key or proxy password pasted into a downtime or ACK comment (or an alias) stays
+    home, also when it straddles the point where a long comment is cut."""
+    proxy = auth_proxy.url_with("proxyuser", PROXY_PASSWORD)
+    open_alert(site, standin.url, "service", proxy_url=proxy)
+    if ntype == "ACKNOWLEDGEMENT":
+        ctx = ack_context(standin.url, "service", proxy_url=proxy)
+    else:
+        ctx = comment_context(standin.url, "service", ntype, proxy_url=proxy)
+    ctx[field] = "key %s, proxy %s" % (KEY_API, PROXY_PASSWORD)
+    assert_clean(site.run(ctx), 0, lines=None)
+    sent = json.dumps(event_requests(standin)[-1]["body"]["comments"])
+    assert KEY_API not in sent and PROXY_PASSWORD not in sent
+    assert "key ***, proxy ***" in sent
+    # a comment longer than iLert's field: the key sits where it is cut (2,000 characters)
+    long = dict(ctx, MICROTIME=microtime(7))
+    long[field] = "x" * (1990 if field == "NOTIFICATIONCOMMENT" else 190) + KEY_API
+    assert_clean(site.run(long), 0, lines=None)
+    sent = json.dumps(event_requests(standin)[-1]["body"]["comments"])
+    assert_no_key_fragment(sent, KEY_API)
 
 
 @pytest.mark.parametrize("obj", OBJECTS)
