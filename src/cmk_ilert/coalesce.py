@@ -12,7 +12,9 @@ Safety rules (pure function, the caller holds the alert key's lock):
   failed attempt, or an attempt marker written right before every ALERT is
   sent, which survives a kill in the middle of the request);
 * never across keys or alert sources (a group is one endpoint + alert key);
-* only when the ALERT's rule has ``coalesce`` on.
+* only when the ALERT's rule has ``coalesce`` on;
+* never a run that holds a test alert (a CUSTOM notification with
+  ``forward_custom``): it exists to be seen, its RESOLVE comes right behind it.
 """
 
 from __future__ import annotations
@@ -35,8 +37,12 @@ def superseded(entries: List[Entry], attempted: Callable[[Entry], bool]) -> Tupl
         if head.data.get("event_type") != "ALERT" or not head.data.get("coalesce", False) or attempted(head):
             break
         end = next((i for i, e in enumerate(rest) if i and e.data.get("event_type") == "RESOLVE"), None)
-        if end is None:
+        if end is None or any(_is_test(e) for e in rest[:end + 1]):
             break
         runs.append(rest[:end + 1])
         rest = rest[end + 1:]
     return runs, rest
+
+
+def _is_test(entry: Entry) -> bool:
+    return str(entry.data.get("notification_type", "")).upper() == "CUSTOM"
