@@ -177,7 +177,7 @@ class Deliverer:
         """Send ``entries`` (one group, oldest first). Returns the results and
         whether the group was drained completely."""
         results: List[Result] = []
-        runs, rest = superseded(entries, outbox.attempted)
+        runs, rest = superseded(entries, outbox.attempted, lambda: bool(entries) and outbox.closed(entries[0].group))
         for n, run in enumerate(runs):
             if outbox.supersede(run, time.time()):
                 rest = [e for later in runs[n:] for e in later] + rest  # not recorded: delivered as usual
@@ -231,6 +231,8 @@ class Deliverer:
             limiter.settle(limiter.last_grant, now)
             if outcome.status == OK:
                 problem = outbox.mark_delivered(entry)
+                if entry.data.get("event_type") == "RESOLVE":
+                    outbox.mark_closed(entry.group)
                 detail = "delivered (%s%s)" % (outcome.detail, ", " + outcome.reference if outcome.reference else "")
                 if outcome.alert_url:
                     detail += ", alert " + outcome.alert_url
