@@ -177,16 +177,14 @@ class Deliverer:
         """Send ``entries`` (one group, oldest first). Returns the results and
         whether the group was drained completely."""
         results: List[Result] = []
-        runs, rest = superseded(entries, outbox.attempted, lambda: bool(entries) and outbox.closed(entries[0].group))
-        for n, run in enumerate(runs):
-            if outbox.supersede(run, time.time()):
-                rest = [e for later in runs[n:] for e in later] + rest  # not recorded: delivered as usual
-                break
-            for entry in run:
-                results.append(Result(entry.identity, SUPERSEDED, label_of(entry.data),
-                                      "superseded, not sent: the problem recovered before its ALERT was sent "
-                                      "(coalesce)"))
-        for entry in rest:
+        rest = list(entries)
+        coalescing = True
+        while rest:
+            if coalescing:  # at every new head: after an outage the first RESOLVE goes out, the rest may fold
+                rest, coalescing = _coalesce(outbox, rest, results)
+                if not rest:
+                    break
+            entry = rest.pop(0)
             self.learn(entry.data)
             now = time.time()
             label = label_of(entry.data)
@@ -258,6 +256,19 @@ class Deliverer:
                     outcome.detail, updated.attempts, max(0, int(due_at(updated, now) - now))), problem)))
             return results, False
         return results, True
+
+
+def _coalesce(outbox: Outbox, entries: List[Entry], results: List[Result]) -> Tuple[List[Entry], bool]:
+    """Drop the superseded runs at the head of ``entries`` (reported in ``results``).
+    Returns what is left to send and whether coalescing may go on."""
+    runs, rest = superseded(entries, outbox.attempted, lambda: outbox.closed(entries[0].group))
+    for n, run in enumerate(runs):
+        if outbox.supersede(run, time.time()):
+            return [e for later in runs[n:] for e in later] + rest, False  # not recorded: delivered as usual
+        for entry in run:
+            results.append(Result(entry.identity, SUPERSEDED, label_of(entry.data),
+                                  "superseded, not sent: the problem recovered before its ALERT was sent (coalesce)"))
+    return rest, True
 
 
 def _joined(detail: str, problem: Optional[str]) -> str:

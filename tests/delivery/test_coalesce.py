@@ -181,6 +181,30 @@ def test_a_key_never_resolved_here_still_gets_its_resolve(site, standin):
     assert [r["events"] for r in journal(site)] == [["ALERT"]]
 
 
+def test_outage_with_a_flapping_service(site, standin, params):
+    """iLert is down while a service flaps. The first ALERT was attempted (it may have reached
+    iLert), so it and its RESOLVE are sent when iLert is back; the later problems, which
+    recovered before anything could be sent, page nobody."""
+    resolved_before(site, standin, params)
+    standin.stop()
+    for n in range(2, 8):
+        ntype = "PROBLEM" if n % 2 == 0 else "RECOVERY"
+        run = site.run(event("x%d" % n, params, ntype, micro=micro(n)))
+        no_traceback(run)
+        assert run.returncode == 1, run.output
+    assert len(site.queue()) == 6
+    standin.start()
+    flush = site.cli("flush", "--now")
+    no_traceback(flush)
+    assert flush.returncode == 0, flush.output
+    assert "flush: 2 delivered, 0 rejected, 0 still queued, 4 superseded" in flush.stdout
+    dropped = [line for line in flush.lines if line.endswith(SUPERSEDED)]
+    assert dropped == ["cmk_ilert: %s %s: %s" % (t, KEY, SUPERSEDED) for t in ("ALERT", "RESOLVE") * 2], flush.output
+    assert arrival_order(event_requests(standin)) == ["a0", "r0", "x2", "x3"]
+    assert [a["status"] for a in standin.alerts()] == ["RESOLVED", "RESOLVED"]
+    assert [r["events"] for r in journal(site)] == [["ALERT", "RESOLVE"], ["ALERT", "RESOLVE"]]
+
+
 def test_an_attempted_alert_is_sent_with_its_resolve(site, standin, params):
     """A failed attempt may have reached iLert (a lost answer): never dropped."""
     resolved_before(site, standin, params)
