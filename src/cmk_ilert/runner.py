@@ -370,6 +370,7 @@ def _deliver_with_outbox(
 
     max_wait = NOTIFY_BUDGET if bulk else SINGLE_MAX_RATE_WAIT
     reported = set()
+    dropped = set()  # superseded in this run: on disk they look delivered (marker), they were not sent
     index = outbox.groups()
     for group in groups:
         remaining = deadline - time.monotonic()
@@ -389,10 +390,12 @@ def _deliver_with_outbox(
         for result in results:
             _print_result(printer, result, own=result.identity in mine)
             reported.add(result.identity)
+            if result.state == SUPERSEDED:
+                dropped.add(result.identity)
     for item in pending_duplicates:
         states.append(outbox.state_of(item.identity, item.group) or DELIVERED)
     for identity, item in mine.items():
-        state = outbox.state_of(identity, item.group) or DELIVERED
+        state = SUPERSEDED if identity in dropped else outbox.state_of(identity, item.group) or DELIVERED
         if identity not in reported:
             if state == QUEUED:
                 printer.line("%s: queued (will be delivered by a later run or the site cron's flush)" % item.label)

@@ -133,6 +133,19 @@ def test_alert_comment_accept_resolve_are_all_dropped(site, standin):
     assert site.queue() == []
 
 
+def test_alert_resolve_alert_delivers_the_last_alert(site, standin, params):
+    """One bulk holds a problem, its recovery and a new problem: the new one pages."""
+    resolved_before(site, standin, params)
+    run = site.run(bulk=[event("a1", {}, micro=micro(2)), event("r1", {}, "RECOVERY", micro=micro(3)),
+                         event("a2", {}, micro=micro(4))], bulk_parameters=params)
+    no_traceback(run)
+    assert run.returncode == 0, run.output
+    assert "bulk: 3 notifications: 1 delivered, 0 queued, 0 rejected, 0 ignored, 2 superseded" in run.stdout
+    assert arrival_order(event_requests(standin)) == ["a0", "r0", "a2"]
+    assert [a["status"] for a in standin.alerts()] == ["RESOLVED", "PENDING"]
+    assert [r["events"] for r in journal(site)] == [["ALERT", "RESOLVE"]]
+
+
 def test_duplicates_of_superseded_events_are_not_queued_again(site, standin):
     """Checkmk calls the script once per contact: the other contacts' calls of a dropped
     ALERT or RESOLVE find it done, queue nothing and send nothing."""
