@@ -51,7 +51,9 @@ def _trial(n: int, seed: int, standin: Any, root) -> Dict[str, Any]:
     rnd = random.Random(seed)
     key = _key(n)
     site = FakeSite(root / ("trial%03d" % n))
-    params = api_params(standin.url, key=key)
+    # coalesce off: the delivery path's crash safety is tested here (a never-sent ALERT and its
+    # RESOLVE in one bulk would be superseded); coalescing has crash trials of its own
+    params = api_params(standin.url, key=key, coalesce="False")
     tags = ["%da" % n, "%dr" % n, "%db" % n]
     contexts = [
         event(tags[0], params, micro=T0 + 1000 * n + 1),
