@@ -232,11 +232,12 @@ class Deliverer:
                 if entry.data.get("event_type") == "RESOLVE":
                     outbox.mark_closed(entry.group)
                 detail = "delivered (%s%s)" % (outcome.detail, ", " + outcome.reference if outcome.reference else "")
-                if outcome.alert_url:
-                    detail += ", alert " + outcome.alert_url
-                    alertlinks.remember(outbox.root, str(entry.data.get("alert_key", "")), outcome.alert_url, now)
-                results.append(Result(entry.identity, DELIVERED, label, _joined(detail, problem),
-                                      alert_url=outcome.alert_url))
+                # a URL that holds a secret (a server echoing the request) is not iLert's link
+                url = outcome.alert_url if self.redactor(outcome.alert_url) == outcome.alert_url else ""
+                if url:
+                    detail += ", alert " + url
+                    alertlinks.remember(outbox.root, str(entry.data.get("alert_key", "")), url, now)
+                results.append(Result(entry.identity, DELIVERED, label, _joined(detail, problem), alert_url=url))
                 continue
             if outcome.status == PERMANENT:
                 problem = outbox.dead_letter(entry, outcome.detail, now, self.redactor)

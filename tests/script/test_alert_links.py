@@ -16,8 +16,9 @@ from typing import Any, Dict, List, Tuple
 
 import pytest
 
-from tests.script.util import assert_clean, event_requests, microtime, params
+from tests.script.util import assert_clean, assert_no_key_fragment, event_requests, microtime, params
 from tests.support.contexts import service
+from tests.support.site import KEY_API
 
 pytestmark = pytest.mark.runtime
 
@@ -204,6 +205,22 @@ def test_an_odd_answer_does_not_replace_the_last_good_link(site):
         assert_clean(site.run(service("PROBLEM", rule, MICROTIME=microtime(1))), 0)
         assert_clean(site.run(service("RECOVERY", rule, MICROTIME=microtime(2))), 0)
     assert [link["alert_url"] for link in stored_links(site)] == ["https://ilert.example/alert/7"]
+
+
+def test_an_answer_echoing_the_key_leaks_it_nowhere(site):
+    """A server that puts the integration key into alertUrl: not printed, not stored (a URL
+    holding a secret is not iLert's link)."""
+    echo = answer(dict(ACCEPTED, alertUrl="https://ilert.example/alert/1?key=" + KEY_API))
+    with OddAnswers([echo]) as server:
+        run = site.run(service("PROBLEM", params("api", server.url)))
+        assert server.received and server.received[0]["body"]["integrationKey"] == KEY_API
+    line = assert_clean(run, 0)
+    assert_no_key_fragment(line, KEY_API)
+    assert ", alert " not in line
+    assert stored_links(site) == []
+    for path in site.state_dir.rglob("*"):
+        if path.is_file():
+            assert KEY_API not in path.read_text(errors="replace"), path
 
 
 def test_links_never_hold_more_than_one_file_per_key(site, standin):
