@@ -175,9 +175,12 @@ def _concurrent(site: FakeSite, standin: Any, seed: int, keys: int = 4, length: 
     stop.set()
     flusher.join(timeout=120)
     assert not errors, errors[:3]
-    final = site.cli("flush", "--now", env={"CMK_ILERT_RATE_WINDOW": "0.05"})
-    assert final.returncode == 0, final.output
-    assert site.queue() == [] and site.dead() == []
+    for _ in range(5):  # a 503 left for the last flush puts its event back: flush again
+        final = site.cli("flush", "--now", env={"CMK_ILERT_RATE_WINDOW": "0.05"})
+        assert final.returncode in (0, 1) and "Traceback" not in final.output, final.output
+        if not site.queue():
+            break
+    assert site.queue() == [] and site.dead() == [], final.output
     records = journal(site)
     totals: Counter = Counter()
     for host in hosts:
