@@ -18,10 +18,9 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Set, Tuple
 
 from .context import NotificationContext
-from .delivery import Deliverer, Result, rate_window
 from .errors import EXIT_OK, EXIT_PERMANENT, EXIT_TEMPORARY, CmkIlertError
 from .fsutil import errno_name
 from .identity import endpoint_fingerprint, event_identity, group_of, rate_key
@@ -34,6 +33,9 @@ from .params import Settings, parse_settings
 from .password_store import Lookup
 from .paths import state_dir
 from .wire import build
+
+if TYPE_CHECKING:  # delivery (transport, sockets, rate limits) is imported only when something is sent
+    from .delivery import Deliverer, Result
 
 #: Time a notification call may spend delivering; Checkmk kills plugins at 60 s.
 NOTIFY_BUDGET = 45.0
@@ -114,6 +116,29 @@ def microtime(ctx: NotificationContext, default: int) -> int:
     return int(raw) if 0 < len(raw) <= 20 and raw.isascii() and raw.isdigit() else default
 
 
+class _LazyDeliverer:
+    """The run's Deliverer, built on first use: a call whose events are all duplicates
+    (another contact's call) or ignored never imports delivery and transport."""
+
+    def __init__(self, environ: Mapping[str, str], lookup: Optional[Lookup], keys: Dict[str, str]) -> None:
+        self._environ = environ
+        self._lookup = lookup
+        self._keys = keys
+        self._deliverer: Optional["Deliverer"] = None
+
+    def __call__(self) -> "Deliverer":
+        if self._deliverer is None:
+            from .delivery import Deliverer, rate_window
+
+            self._deliverer = Deliverer(rate_window(dict(self._environ)), password_lookup=self._lookup)
+            self._deliverer.keys.update(self._keys)
+        return self._deliverer
+
+    def close(self) -> None:
+        if self._deliverer is not None:
+            self._deliverer.close()
+
+
 class _Run:
     """What one notification call collects before delivery."""
 
@@ -165,11 +190,10 @@ def run_notify(
         if item.data["event_type"] == "ALERT" and not unusable:
             remember(root, item.target)  # for `sync`: alert key -> host/service
 
-    deliverer = Deliverer(rate_window(dict(environ)), password_lookup=password_lookup)
-    deliverer.keys.update(run.keys)
+    deliverer = _LazyDeliverer(environ, password_lookup, run.keys)
     try:
         if run.direct:
-            run.states.extend(_deliver_direct(run.direct, outbox, deliverer, printer, deadline, "outbox off"))
+            run.states.extend(_deliver_direct(run.direct, outbox, deliverer(), printer, deadline, "outbox off"))
         if run.with_outbox:
             enqueued: Optional[List[Tuple[str, str]]] = None
             if not unusable:
@@ -180,7 +204,7 @@ def run_notify(
             if enqueued is None:
                 printer.line("outbox %s unusable: %s; delivering directly, in order, without retries" % (
                     root, unusable))
-                run.states.extend(_deliver_direct(run.with_outbox, outbox, deliverer, printer, deadline,
+                run.states.extend(_deliver_direct(run.with_outbox, outbox, deliverer(), printer, deadline,
                                                   "outbox unusable"))
             else:
                 run.states.extend(_deliver_with_outbox(run.with_outbox, enqueued, outbox, deliverer, printer,
@@ -345,7 +369,7 @@ def _deliver_with_outbox(
     items: List[Prepared],
     enqueued: List[Tuple[str, str]],
     outbox: Outbox,
-    deliverer: Deliverer,
+    deliverer: _LazyDeliverer,
     printer: Printer,
     deadline: float,
     bulk: bool,
@@ -371,7 +395,7 @@ def _deliver_with_outbox(
     max_wait = NOTIFY_BUDGET if bulk else SINGLE_MAX_RATE_WAIT
     reported = set()
     dropped = set()  # superseded in this run: on disk they look delivered (marker), they were not sent
-    index = outbox.groups()
+    index = outbox.groups() if groups else {}  # all duplicates: no need to list the queue
     for group in groups:
         remaining = deadline - time.monotonic()
         lock = FileLock(outbox.group_lock_path(group))
@@ -383,10 +407,10 @@ def _deliver_with_outbox(
             continue  # another run delivers this key, or time is up: stays queued
         try:
             entries = outbox.load_group(group, index.get(group, []))
-            results, _ = deliverer.deliver_group(outbox, entries, deadline, max_wait)
+            results, _ = deliverer().deliver_group(outbox, entries, deadline, max_wait)
         finally:
             lock.release()
-        printer.add_secrets(deliverer.redactor.secrets)
+        printer.add_secrets(deliverer().redactor.secrets)
         for result in results:
             _print_result(printer, result, own=result.identity in mine)
             reported.add(result.identity)
