@@ -13,10 +13,11 @@ is missing or names other objects, so a storm of repeated problems costs one
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from typing import NamedTuple, Optional
+
+from .digest import sha256
 
 INDEX_DIR = "index"
 
@@ -31,7 +32,7 @@ class Target(NamedTuple):
 
 
 def _path(root: str, alert_key: str) -> str:
-    digest = hashlib.sha256(alert_key.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+    digest = sha256(alert_key.encode("utf-8", "surrogatepass")).hexdigest()[:24]
     return os.path.join(root, INDEX_DIR, digest + ".json")
 
 

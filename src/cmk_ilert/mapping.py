@@ -17,10 +17,10 @@ delivered in the order given.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple, Union
 
 from .context import NotificationContext
+from .digest import sha256
 from .params import Settings, UrlPrefix
 from .text import bound, is_unresolved_macro, one_line, paragraphs, render
 
@@ -218,7 +218,7 @@ def alert_key(ctx: NotificationContext) -> str:
     key = "/".join(parts).casefold()
     if len(key) <= MAX_ALERT_KEY:
         return key
-    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:_KEY_HASH_LEN]
+    digest = sha256(key.encode("utf-8")).hexdigest()[:_KEY_HASH_LEN]
     return key[: MAX_ALERT_KEY - _KEY_HASH_LEN - 1] + "~" + digest
 
 

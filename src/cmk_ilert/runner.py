@@ -15,12 +15,12 @@ cannot be established, it is not sent and Checkmk's retry gets exit 1.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from typing import TYPE_CHECKING, Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Set, Tuple
 
 from .context import NotificationContext
+from .digest import sha256
 from .errors import EXIT_OK, EXIT_PERMANENT, EXIT_TEMPORARY, CmkIlertError
 from .fsutil import errno_name
 from .identity import endpoint_fingerprint, event_identity, group_of, rate_key
@@ -102,7 +102,7 @@ def _prepared(ctx: NotificationContext, settings: Settings, event: Event, n: int
     }
     identity = event_identity(endpoint, ctx.values)
     if part:
-        identity = hashlib.sha256(("%s/%d" % (identity, part)).encode()).hexdigest()[:32]
+        identity = sha256(("%s/%d" % (identity, part)).encode()).hexdigest()[:32]
     target = Target(event.alert_key, ctx.get("OMD_SITE"), ctx.get("HOSTNAME"),
                     ctx.get("SERVICEDESC") if ctx.is_service else "")
     return Prepared(identity, group_of(endpoint, event.alert_key), data, target)
@@ -258,7 +258,7 @@ def _record_config_errors(outbox: Outbox, errors: List[Tuple[NotificationContext
     now = time.time()
     for ctx, reason in errors:
         params = sorted(ctx.parameters().items())
-        identity = "rule-" + hashlib.sha256(repr((params, reason)).encode("utf-8", "replace")).hexdigest()[:26]
+        identity = "rule-" + sha256(repr((params, reason)).encode("utf-8", "replace")).hexdigest()[:26]
         record = {
             "reason": printer.redact("configuration error: " + reason),
             "dead_since": now, "created": now, "attempts": 0, "event_type": None,
