@@ -65,7 +65,7 @@ def exit_now(code: int) -> NoReturn:
     kernel: outbox files are written with ``os.write`` (and fsync'd where the
     outbox promises it), locks are flocks the kernel drops, every output line
     was flushed. What is left is Python freeing every module and object, about
-    20 ms once ``requests`` is imported (docs/performance.md, lever C).
+    20 ms once ``requests`` is imported (docs/performance.md, lever 10).
     """
     for stream in (sys.stdout, sys.stderr):
         try:
