@@ -7,6 +7,8 @@ directory, patch the copy, and compare it with the repository::
 
     .venv/bin/python bench/compare.py . /tmp/patched --figure single --reps 20
     .venv/bin/python bench/compare.py . /tmp/patched --figure single --type FLAPPINGSTART
+    .venv/bin/python bench/compare.py . /tmp/patched --figure duplicate --reps 20
+    .venv/bin/python bench/compare.py . /tmp/patched --figure contacts --reps 20
     .venv/bin/python bench/compare.py . /tmp/patched --figure bulk --n 1000 --reps 3
     .venv/bin/python bench/compare.py . /tmp/patched --figure storm --reps 3
 
@@ -47,6 +49,22 @@ def single(standin: StandInProcess, ntype: str, sites: Dict[int, Site]) -> Measu
     return run
 
 
+def contacts(standin: StandInProcess, sites: Dict[int, Site], which: str) -> Measure:
+    """One event for three contacts: ``which`` = "duplicate" times the second call only,
+    "set" all three calls (the first delivers)."""
+    def run(package: Package) -> float:
+        site = sites.get(id(package))
+        if site is None:
+            site = sites[id(package)] = package.new_site("contacts")
+            figures.compile_site(site)
+        ctx = Contexts(standin.url, rate_limit=0).one()
+        times = [check(timed(site.notify_argv(), site.env(notify_env(dict(ctx, CONTACTNAME=c)))), c).seconds
+                 for c in figures.CONTACTS]
+        return times[1] if which == "duplicate" else sum(times)
+
+    return run
+
+
 def bulk(standin: StandInProcess, n: int) -> Measure:
     def run(package: Package) -> float:
         return figures.measure_bulk(package, standin, n, 1.0).seconds
@@ -68,7 +86,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="bench/compare.py", description=__doc__.split("\n")[0])
     parser.add_argument("before", type=Path, help="source tree A (e.g. .)")
     parser.add_argument("after", type=Path, help="source tree B (e.g. a patched copy)")
-    parser.add_argument("--figure", choices=("single", "bulk", "storm"), default="single")
+    parser.add_argument("--figure", choices=("single", "duplicate", "contacts", "bulk", "storm"), default="single")
     parser.add_argument("--reps", type=int, default=10, help="runs per tree (default 10)")
     parser.add_argument("--n", type=int, default=1000, help="events for bulk and storm (default 1000)")
     parser.add_argument("--type", default="PROBLEM", help="NOTIFICATIONTYPE for --figure single")
@@ -84,11 +102,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             sites: Dict[int, Site] = {}
             if args.figure == "single":
                 measure = single(standin, args.type, sites)
+            elif args.figure in ("duplicate", "contacts"):
+                measure = contacts(standin, sites, "duplicate" if args.figure == "duplicate" else "set")
             elif args.figure == "bulk":
                 measure = bulk(standin, args.n)
             else:
                 measure = storm(args.n)
-            if args.figure == "single":
+            if args.figure in ("single", "duplicate", "contacts"):
                 for name in ("before", "after"):  # warm-up: page cache, the stand-in's first connections
                     measure(packages[name])
             for rep in range(args.reps):
@@ -98,7 +118,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                     print("  %-6s %8.1f ms" % (name, times[name][-1] * 1000))
     before, after = statistics.median(times["before"]), statistics.median(times["after"])
     print("%s (%s): before %.1f ms, after %.1f ms (median of %d): %+.1f%%" % (
-        args.figure, args.type if args.figure == "single" else "N=%d" % args.n, before * 1000, after * 1000,
+        args.figure, args.type if args.figure == "single" else "N=%d" % args.n if args.figure in ("bulk", "storm")
+        else "three contacts", before * 1000, after * 1000,
         args.reps, (after / before - 1) * 100))
     return 0
 

@@ -1,4 +1,5 @@
-"""The five measurements. Each returns plain data; ``report.py`` turns it into the table.
+"""The measurements 1-6 (7, the outage, is in ``outage.py``). Each returns plain data;
+``report.py`` turns it into the table.
 
 Every measurement checks that the runs did the work (exit codes, the number of
 events the stand-in accepted, an empty queue) before it reports a figure.
@@ -302,3 +303,95 @@ def measure_imports(package: Package, standin: StandInProcess, runs: int) -> Imp
                           site.env(notify_env(ctxs.one()))), "floor script (importtime)")
         floor.append(parse_importtime(run.stderr))
     return Imports(_profile(ours), _profile(floor))
+
+
+# --- 6. one event for three contacts: duplicate and ignored calls -------------------------------
+
+CONTACTS = ("alice", "bob", "carol")
+#: An ignored notification for an ``api`` rule: flapping with ``comment_events`` off.
+IGNORED = {"NOTIFICATIONTYPE": "FLAPPINGSTART", "PARAMETER_COMMENT_EVENTS": "False"}
+
+
+@dataclass
+class Duplicates:
+    """Checkmk calls the script once per contact. Per rep: our three calls of one event
+    (the first delivers, the others are duplicates), the floor's three posts of it, and one
+    ignored call of ours. Seconds."""
+
+    ours: List[List[float]] = field(default_factory=list)  # per rep: the calls in contact order
+    floor: List[List[float]] = field(default_factory=list)  # per rep: the three posts
+    ignored: List[float] = field(default_factory=list)
+
+    @property
+    def set_ratios(self) -> List[float]:
+        return [sum(o) / sum(f) for o, f in zip(self.ours, self.floor)]
+
+    @property
+    def set_ratio(self) -> float:
+        return statistics.median(self.set_ratios)
+
+    @property
+    def floor_post(self) -> float:
+        return statistics.median([t for rep in self.floor for t in rep])
+
+    @property
+    def first(self) -> float:
+        return statistics.median([rep[0] for rep in self.ours])
+
+    @property
+    def duplicate(self) -> float:
+        return statistics.median([t for rep in self.ours for t in rep[1:]])
+
+    @property
+    def duplicate_ratio(self) -> float:
+        return self.duplicate / self.floor_post
+
+    @property
+    def ignored_ratio(self) -> float:
+        return statistics.median(self.ignored) / self.floor_post
+
+
+def measure_duplicates(package: Package, standin: StandInProcess, reps: int) -> Duplicates:
+    """``reps`` alternating rounds (ours first in even rounds), after one unmeasured warm-up round."""
+    site = package.new_site("contacts")
+    compile_site(site)
+    ctxs = Contexts(standin.url, rate_limit=0)
+    since = standin.log_size()
+    result = Duplicates()
+
+    def ours(ctx: Dict[str, str]) -> List[float]:
+        times = []
+        for n, contact in enumerate(CONTACTS):
+            run = check(timed(site.notify_argv(), site.env(notify_env(dict(ctx, CONTACTNAME=contact)))),
+                        "call for contact %s" % contact)
+            expected = "delivered" if n == 0 else "duplicate of an event already delivered"
+            if expected not in run.stdout:
+                raise RuntimeError("call for contact %s: %r" % (contact, run.stdout))
+            times.append(run.seconds)
+        return times
+
+    def floor(ctx: Dict[str, str]) -> List[float]:
+        return [check(timed(site.floor_argv(), site.env(notify_env(dict(ctx, CONTACTNAME=contact)))),
+                      "floor post").seconds for contact in CONTACTS]
+
+    def ignored() -> float:
+        run = check(timed(site.notify_argv(), site.env(notify_env(dict(ctxs.one(), **IGNORED)))), "ignored call")
+        if "ignored" not in run.stdout:
+            raise RuntimeError("ignored call: %r" % run.stdout)
+        return run.seconds
+
+    for n in range(reps + 1):
+        ctx = ctxs.one()
+        if n % 2 == 0:
+            o, f, i = ours(ctx), floor(ctx), ignored()
+        else:
+            i, f, o = ignored(), floor(ctx), ours(ctx)
+        if n == 0:
+            continue  # warm-up round
+        result.ours.append(o)
+        result.floor.append(f)
+        result.ignored.append(i)
+    _expect_accepted(standin, since, (reps + 1) * (1 + len(CONTACTS)), "three contacts")
+    if site.queued():
+        raise RuntimeError("three contacts: %d events left in the outbox" % site.queued())
+    return result

@@ -17,7 +17,7 @@ from typing import List, Optional, Sequence
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench import figures, machine, report  # noqa: E402
+from bench import figures, machine, outage, report  # noqa: E402
 from bench import inventory as inventory_figure  # noqa: E402
 from bench.contexts import KEY  # noqa: E402
 from bench.sites import Package  # noqa: E402
@@ -37,6 +37,9 @@ class Plan:
         self.rss_runs = 2 if quick else 5
         self.rss_bulk_n = 100 if quick else 1000
         self.import_runs = 2 if quick else 5
+        self.contact_rounds = 3 if quick else 12
+        # outage: minutes (scaled: 1 min = storm_window), flapping, failing once, failing on
+        self.outage = (4.0, 4, 6, 4) if quick else (10.0, 8, 16, 8)
 
 
 def progress(start: float, text: str) -> None:
@@ -60,13 +63,18 @@ def measure(plan: Plan, release: str, source_root: Path, start: float) -> report
             memory = figures.measure_memory(package, standin, plan.rss_runs, plan.rss_bulk_n)
             progress(start, "5. import time (%d runs each)" % plan.import_runs)
             imports = figures.measure_imports(package, standin, plan.import_runs)
-            progress(start, "6. inventory facts on vs off: %d pairs each" % plan.pairs)
+            progress(start, "6. one event for three contacts: %d rounds" % plan.contact_rounds)
+            duplicates = figures.measure_duplicates(package, standin, plan.contact_rounds)
+            progress(start, "8. inventory facts on vs off: %d pairs each" % plan.pairs)
             inventory = inventory_figure.measure(package, standin, plan.pairs)
         progress(start, "3. storm drain: %d events at %d per %g s" % (plan.storm_n, plan.storm_limit,
                                                                       plan.storm_window))
         storm = figures.measure_storm(package, plan.storm_n, plan.storm_limit, plan.storm_window)
+        progress(start, "7. outage of %g min with flapping services, coalesce on and off" % plan.outage[0])
+        down = outage.measure_outage(package, *plan.outage, window=plan.storm_window)
     source = "" if source_root == REPO else str(source_root)
-    return report.Results(single, bulks, storm, memory, imports, plan.quick, source, inventory=inventory)
+    return report.Results(single, bulks, storm, memory, imports, duplicates, down, plan.quick, source,
+                          inventory=inventory)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -9,18 +9,18 @@ a link is a convenience, not part of delivery.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from typing import Dict, Optional
 
+from .digest import sha256
 from .fsutil import read_regular, replace_atomically
 
 LINKS_DIR = "links"
 
 
 def _path(root: str, alert_key: str) -> str:
-    digest = hashlib.sha256(alert_key.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+    digest = sha256(alert_key.encode("utf-8", "surrogatepass")).hexdigest()[:24]
     return os.path.join(root, LINKS_DIR, digest + ".json")
 
 

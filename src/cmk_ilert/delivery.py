@@ -28,6 +28,7 @@ from .transport import MIN_EXCHANGE, PERMANENT, TEMPORARY, Outcome, Transport, T
 from .wire import KEY_IN_BODY, KEY_IN_PATH, finalize, request_headers
 
 DEFAULT_RATE_WINDOW = 60.0
+SUPERSEDED_DETAIL = "superseded, not sent: the problem recovered before its ALERT was sent, see coalesce"
 
 
 class Result(NamedTuple):
@@ -177,16 +178,14 @@ class Deliverer:
         """Send ``entries`` (one group, oldest first). Returns the results and
         whether the group was drained completely."""
         results: List[Result] = []
-        runs, rest = superseded(entries, outbox.attempted)
-        for n, run in enumerate(runs):
-            if outbox.supersede(run, time.time()):
-                rest = [e for later in runs[n:] for e in later] + rest  # not recorded: delivered as usual
-                break
-            for entry in run:
-                results.append(Result(entry.identity, SUPERSEDED, label_of(entry.data),
-                                      "superseded, not sent: the problem recovered before its ALERT was sent, "
-                                      "see coalesce"))
-        for entry in rest:
+        rest = list(entries)
+        coalescing = True
+        while rest:
+            if coalescing:  # at every new head: after an outage the first RESOLVE goes out, the rest may fold
+                rest, coalescing = _coalesce(outbox, rest, results)
+                if not rest:
+                    break
+            entry = rest.pop(0)
             self.learn(entry.data)
             now = time.time()
             label = label_of(entry.data)
@@ -235,12 +234,15 @@ class Deliverer:
             limiter.settle(limiter.last_grant, now)
             if outcome.status == OK:
                 problem = outbox.mark_delivered(entry)
+                if entry.data.get("event_type") == "RESOLVE":
+                    outbox.mark_closed(entry.group)
                 detail = "delivered (%s%s)" % (outcome.detail, ", " + outcome.reference if outcome.reference else "")
-                if outcome.alert_url:
-                    detail += ", alert " + outcome.alert_url
-                    alertlinks.remember(outbox.root, str(entry.data.get("alert_key", "")), outcome.alert_url, now)
-                results.append(Result(entry.identity, DELIVERED, label, _joined(detail, problem),
-                                      alert_url=outcome.alert_url))
+                # a URL that holds a secret (a server echoing the request) is not iLert's link
+                url = outcome.alert_url if self.redactor(outcome.alert_url) == outcome.alert_url else ""
+                if url:
+                    detail += ", alert " + url
+                    alertlinks.remember(outbox.root, str(entry.data.get("alert_key", "")), url, now)
+                results.append(Result(entry.identity, DELIVERED, label, _joined(detail, problem), alert_url=url))
                 continue
             if outcome.status == PERMANENT:
                 problem = outbox.dead_letter(entry, outcome.detail, now, self.redactor)
@@ -262,6 +264,18 @@ class Deliverer:
                     outcome.detail, updated.attempts, max(0, int(due_at(updated, now) - now))), problem)))
             return results, False
         return results, True
+
+
+def _coalesce(outbox: Outbox, entries: List[Entry], results: List[Result]) -> Tuple[List[Entry], bool]:
+    """Drop the superseded runs at the head of ``entries`` (reported in ``results``).
+    Returns what is left to send and whether coalescing may go on."""
+    runs, rest = superseded(entries, outbox.attempted, lambda: outbox.closed(entries[0].group))
+    for n, run in enumerate(runs):
+        if outbox.supersede(run, time.time()):
+            return [e for later in runs[n:] for e in later] + rest, False  # not recorded: delivered as usual
+        for entry in run:
+            results.append(Result(entry.identity, SUPERSEDED, label_of(entry.data), SUPERSEDED_DETAIL))
+    return rest, True
 
 
 def _joined(detail: str, problem: Optional[str]) -> str:

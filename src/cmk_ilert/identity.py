@@ -12,16 +12,16 @@ the same notification to the same alert source also collapse into one event.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Mapping
 
+from .digest import sha256
 from .params import Settings
 
 _EXCLUDED_PREFIXES = ("CONTACT", "PARAMETER")
 
 
 def _digest(*parts: str) -> str:
-    h = hashlib.sha256()
+    h = sha256()
     for part in parts:
         h.update(part.encode("utf-8", "surrogatepass"))
         h.update(b"\0")

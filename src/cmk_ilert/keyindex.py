@@ -13,11 +13,11 @@ so a storm of repeated problems costs one small read per event.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from typing import NamedTuple, Optional
 
+from .digest import sha256
 from .fsutil import replace_atomically
 
 INDEX_DIR = "index"
@@ -33,7 +33,7 @@ class Target(NamedTuple):
 
 
 def _path(root: str, alert_key: str) -> str:
-    digest = hashlib.sha256(alert_key.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+    digest = sha256(alert_key.encode("utf-8", "surrogatepass")).hexdigest()[:24]
     return os.path.join(root, INDEX_DIR, digest + ".json")
 
 

@@ -17,10 +17,10 @@ delivered in the order given.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple, Union
 
 from .context import NotificationContext
+from .digest import sha256
 from .params import Settings, UrlPrefix
 from .text import bound, is_unresolved_macro, one_line, paragraphs, render
 
@@ -109,7 +109,8 @@ def map_notification(ctx: NotificationContext, settings: Settings) -> Union[Tupl
     what = _COMMENT_TYPES.get(upper.split(" ")[0])
     if what is not None:
         if api and settings.comment_events:
-            return (_comment_event(_event(ctx, settings, COMMENT, key), (_checkmk_comment(ctx, what),)),)
+            comment = _checkmk_comment(ctx, what, settings.secrets())
+            return (_comment_event(_event(ctx, settings, COMMENT, key), (comment,)),)
         if not api:
             return Ignored(ntype, key, "%s notifications are not sent to an alert source of type Checkmk" % upper)
         return Ignored(ntype, key, "%s notifications are ignored: comment_events is off" % upper)
@@ -123,11 +124,11 @@ def _comment_event(event: Event, comments: Tuple[Comment, ...]) -> Event:
                           links=(), labels=(), custom_details=())
 
 
-def _checkmk_comment(ctx: NotificationContext, what: str) -> Comment:
+def _checkmk_comment(ctx: NotificationContext, what: str, secrets: Tuple[str, ...]) -> Comment:
     service = ctx.is_service
     subject = "%s on %s" % (_plain(ctx.get("SERVICEDESC")), _plain(ctx.get("HOSTNAME"))) if service else \
         _plain(ctx.get("HOSTNAME"))
-    author, comment = _author_comment(ctx, service)
+    author, comment = _author_comment(ctx, service, secrets)
     parts = ["Checkmk: %s %s" % (subject or "object", what)]
     if author:
         parts.append("by " + author)
@@ -137,7 +138,7 @@ def _checkmk_comment(ctx: NotificationContext, what: str) -> Comment:
     when = one_line(ctx.get("LONGDATETIME"))
     if when:
         text += " (%s)" % bound(when, 80)
-    return Comment("Checkmk", bound(text, MAX_FIELD))
+    return Comment("Checkmk", bound(_scrub(text, secrets), MAX_FIELD))
 
 
 def _event(ctx: NotificationContext, settings: Settings, event_type: str, key: str) -> Event:
@@ -159,7 +160,7 @@ def _event(ctx: NotificationContext, settings: Settings, event_type: str, key: s
     details = bound(paragraphs(render(details_tpl, values, MAX_DETAILS // 3)), MAX_DETAILS)
     comments: Tuple[Comment, ...] = ()
     if event_type == ACCEPT or ctx.notification_type.upper() == "CUSTOM":
-        author, comment = _author_comment(ctx, service)
+        author, comment = _author_comment(ctx, service, secrets)
         if comment or author:
             comments = (Comment(_scrub(author, secrets) or "Checkmk",
                                 _scrub(comment, secrets) or "Acknowledged in Checkmk"),)
@@ -185,11 +186,12 @@ def _scrub(text: str, secrets: Tuple[str, ...]) -> str:
     return text
 
 
-def _author_comment(ctx: NotificationContext, service: bool) -> Tuple[str, str]:
+def _author_comment(ctx: NotificationContext, service: bool, secrets: Tuple[str, ...]) -> Tuple[str, str]:
+    """Author and comment, secrets scrubbed *before* they are cut (no prefix of one survives)."""
     prefix = "SERVICE" if service else "HOST"
     author = ctx.get("NOTIFICATIONAUTHORALIAS") or ctx.get("NOTIFICATIONAUTHOR") or ctx.get(prefix + "ACKAUTHOR")
     comment = ctx.get("NOTIFICATIONCOMMENT") or ctx.get(prefix + "ACKCOMMENT")
-    return bound(one_line(author), 200), bound(paragraphs(comment), MAX_FIELD)
+    return bound(one_line(_scrub(author, secrets)), 200), bound(paragraphs(_scrub(comment, secrets)), MAX_FIELD)
 
 
 def state(ctx: NotificationContext) -> str:
@@ -216,7 +218,7 @@ def alert_key(ctx: NotificationContext) -> str:
     key = "/".join(parts).casefold()
     if len(key) <= MAX_ALERT_KEY:
         return key
-    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:_KEY_HASH_LEN]
+    digest = sha256(key.encode("utf-8")).hexdigest()[:_KEY_HASH_LEN]
     return key[: MAX_ALERT_KEY - _KEY_HASH_LEN - 1] + "~" + digest
 
 

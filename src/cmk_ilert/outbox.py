@@ -14,6 +14,8 @@ Layout below the state directory (mode 0700, owned by the site user; files 0600)
     links/<keyhash>.json            the last iLert alert URL of an alert key
     sync/                           the state of ``sync`` (iLert -> Checkmk)
     sent/<identity>.try             an ALERT was (about to be) sent: never coalesce it
+    sent/<group>.closed             the key's last event that may have reached iLert
+                                    was a delivered RESOLVE: no alert of ours is open
 
 Guarantees: an entry is written to ``tmp/``, fsync'd, then hard-linked into
 ``queue/`` (``os.link`` fails if the same event is already queued, which makes
@@ -358,7 +360,9 @@ class Outbox:
 
     def mark_attempt(self, entry: Entry) -> None:
         """Written right before an ALERT is sent: it may reach iLert from now on,
-        so it must never be coalesced away (also after a kill mid-request)."""
+        so it must never be coalesced away (also after a kill mid-request), and
+        the key may have an open alert from now on."""
+        self.forget_closed(entry.group)
         try:
             touch(os.path.join(self.sent, entry.identity + ".try"))
         except OSError:
@@ -375,6 +379,23 @@ class Outbox:
         if reached is None:
             reached = entry.attempts > 0 or "last_attempt" in entry.data  # written by an older version
         return bool(reached) or os.path.lexists(os.path.join(self.sent, entry.identity + ".try"))
+
+    def _closed_path(self, group: str) -> str:
+        return os.path.join(self.sent, group + ".closed")
+
+    def mark_closed(self, group: str) -> None:
+        """A RESOLVE of ``group`` was delivered: iLert holds no open alert of it."""
+        try:
+            touch(self._closed_path(group))
+        except OSError:
+            pass  # unknown counts as "may be open": the next RESOLVE is sent, never dropped
+
+    def closed(self, group: str) -> bool:
+        return os.path.lexists(self._closed_path(group))
+
+    def forget_closed(self, group: str) -> None:
+        """An ALERT of ``group`` goes out (from the queue or directly): it may be open."""
+        unlink(self._closed_path(group))
 
     def supersede(self, run: List[Entry], now: float) -> Optional[str]:
         """Drop a coalesced run: journal first, then a delivered marker per event

@@ -15,13 +15,12 @@ cannot be established, it is not sent and Checkmk's retry gets exit 1.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
-from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Set, Tuple
 
 from .context import NotificationContext
-from .delivery import Deliverer, Result, rate_window
+from .digest import sha256
 from .errors import EXIT_OK, EXIT_PERMANENT, EXIT_TEMPORARY, CmkIlertError
 from .fsutil import errno_name
 from .identity import endpoint_fingerprint, event_identity, group_of, rate_key
@@ -34,6 +33,9 @@ from .params import Settings, parse_settings
 from .password_store import Lookup
 from .paths import state_dir
 from .wire import build
+
+if TYPE_CHECKING:  # delivery (transport, sockets, rate limits) is imported only when something is sent
+    from .delivery import Deliverer, Result
 
 #: Time a notification call may spend delivering; Checkmk kills plugins at 60 s.
 NOTIFY_BUDGET = 45.0
@@ -104,7 +106,7 @@ def _prepared(ctx: NotificationContext, settings: Settings, event: Event, n: int
     }
     identity = event_identity(endpoint, ctx.values)
     if part:
-        identity = hashlib.sha256(("%s/%d" % (identity, part)).encode()).hexdigest()[:32]
+        identity = sha256(("%s/%d" % (identity, part)).encode()).hexdigest()[:32]
     target = Target(event.alert_key, ctx.get("OMD_SITE"), ctx.get("HOSTNAME"),
                     ctx.get("SERVICEDESC") if ctx.is_service else "")
     return Prepared(identity, group_of(endpoint, event.alert_key), data, target)
@@ -116,6 +118,29 @@ def microtime(ctx: NotificationContext, default: int) -> int:
     5000-digit number, and no clock needs more)."""
     raw = ctx.get("MICROTIME").strip()
     return int(raw) if 0 < len(raw) <= 20 and raw.isascii() and raw.isdigit() else default
+
+
+class _LazyDeliverer:
+    """The run's Deliverer, built on first use: a call whose events are all duplicates
+    (another contact's call) or ignored never imports delivery and transport."""
+
+    def __init__(self, environ: Mapping[str, str], lookup: Optional[Lookup], keys: Dict[str, str]) -> None:
+        self._environ = environ
+        self._lookup = lookup
+        self._keys = keys
+        self._deliverer: Optional["Deliverer"] = None
+
+    def __call__(self) -> "Deliverer":
+        if self._deliverer is None:
+            from .delivery import Deliverer, rate_window
+
+            self._deliverer = Deliverer(rate_window(dict(self._environ)), password_lookup=self._lookup)
+            self._deliverer.keys.update(self._keys)
+        return self._deliverer
+
+    def close(self) -> None:
+        if self._deliverer is not None:
+            self._deliverer.close()
 
 
 class _Run:
@@ -169,11 +194,10 @@ def run_notify(
         if item.data["event_type"] == "ALERT" and not unusable:
             remember(root, item.target)  # for `sync`: alert key -> host/service
 
-    deliverer = Deliverer(rate_window(dict(environ)), password_lookup=password_lookup)
-    deliverer.keys.update(run.keys)
+    deliverer = _LazyDeliverer(environ, password_lookup, run.keys)
     try:
         if run.direct:
-            run.states.extend(_deliver_direct(run.direct, outbox, deliverer, printer, deadline, "outbox off"))
+            run.states.extend(_deliver_direct(run.direct, outbox, deliverer(), printer, deadline, "outbox off"))
         if run.with_outbox:
             enqueued: Optional[List[Tuple[str, str]]] = None
             if not unusable:
@@ -184,7 +208,7 @@ def run_notify(
             if enqueued is None:
                 printer.line("outbox %s unusable: %s; delivering directly, in order, without retries" % (
                     root, unusable))
-                run.states.extend(_deliver_direct(run.with_outbox, outbox, deliverer, printer, deadline,
+                run.states.extend(_deliver_direct(run.with_outbox, outbox, deliverer(), printer, deadline,
                                                   "outbox unusable"))
             else:
                 run.states.extend(_deliver_with_outbox(run.with_outbox, enqueued, outbox, deliverer, printer,
@@ -238,7 +262,7 @@ def _record_config_errors(outbox: Outbox, errors: List[Tuple[NotificationContext
     now = time.time()
     for ctx, reason in errors:
         params = sorted(ctx.parameters().items())
-        identity = "rule-" + hashlib.sha256(repr((params, reason)).encode("utf-8", "replace")).hexdigest()[:26]
+        identity = "rule-" + sha256(repr((params, reason)).encode("utf-8", "replace")).hexdigest()[:26]
         record = {
             "reason": printer.redact("configuration error: " + reason),
             "dead_since": now, "created": now, "attempts": 0, "event_type": None,
@@ -299,6 +323,8 @@ def _deliver_direct(items: List[Prepared], outbox: Outbox, deliverer: Deliverer,
             states.append(QUEUED)
             held.add(item.group)
             continue
+        if item.data["event_type"] == "ALERT":
+            outbox.forget_closed(item.group)  # coalescing must not think the key is closed later
         outcome = deliverer.send(item.data, deadline)
         printer.add_secrets(deliverer.redactor.secrets)
         if outcome.status == OK:
@@ -349,7 +375,7 @@ def _deliver_with_outbox(
     items: List[Prepared],
     enqueued: List[Tuple[str, str]],
     outbox: Outbox,
-    deliverer: Deliverer,
+    deliverer: _LazyDeliverer,
     printer: Printer,
     deadline: float,
     bulk: bool,
@@ -374,7 +400,7 @@ def _deliver_with_outbox(
 
     max_wait = NOTIFY_BUDGET if bulk else SINGLE_MAX_RATE_WAIT
     reported: Dict[str, str] = {}
-    index = outbox.groups()
+    index = outbox.groups() if groups else {}  # all duplicates: no need to list the queue
     for group in groups:
         remaining = deadline - time.monotonic()
         lock = FileLock(outbox.group_lock_path(group))
@@ -386,10 +412,10 @@ def _deliver_with_outbox(
             continue  # another run delivers this key, or time is up: stays queued
         try:
             entries = outbox.load_group(group, index.get(group, []))
-            results, _ = deliverer.deliver_group(outbox, entries, deadline, max_wait)
+            results, _ = deliverer().deliver_group(outbox, entries, deadline, max_wait)
         finally:
             lock.release()
-        printer.add_secrets(deliverer.redactor.secrets)
+        printer.add_secrets(deliverer().redactor.secrets)
         for result in results:
             _print_result(printer, result, own=result.identity in mine)
             reported[result.identity] = result.state

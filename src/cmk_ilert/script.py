@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from typing import List, Mapping, Optional
+from typing import List, Mapping, NoReturn, Optional
 
 from .errors import EXIT_PERMANENT, EXIT_TEMPORARY, CmkIlertError
 from .output import Printer
@@ -56,6 +56,24 @@ def main(argv: Optional[List[str]] = None, environ: Optional[Mapping[str, str]] 
         return _main(args, env, printer)
     finally:
         watchdog.cancel()
+
+
+def exit_now(code: int) -> NoReturn:
+    """End the process with ``code`` without tearing the interpreter down.
+
+    By the time a run returns, everything that matters is on disk or with the
+    kernel: outbox files are written with ``os.write`` (and fsync'd where the
+    outbox promises it), locks are flocks the kernel drops, every output line
+    was flushed. What is left is Python freeing every module and object, about
+    20 ms once ``requests`` is imported (docs/performance.md, lever 10).
+    """
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
 
 
 def _main(args: List[str], env: Mapping[str, str], printer: Printer) -> int:

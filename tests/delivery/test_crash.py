@@ -51,8 +51,8 @@ def _trial(n: int, seed: int, standin: Any, root) -> Dict[str, Any]:
     rnd = random.Random(seed)
     key = _key(n)
     site = FakeSite(root / ("trial%03d" % n))
-    # coalesce off: these trials check that every event survives; with it, an ALERT and RESOLVE
-    # that were never attempted are dropped on purpose (its own crash trials: test_coalesce.py)
+    # coalesce off: the delivery path's crash safety is tested here (a never-sent ALERT and its
+    # RESOLVE in one bulk would be superseded); coalescing has crash trials of its own
     params = api_params(standin.url, key=key, coalesce="False")
     tags = ["%da" % n, "%dr" % n, "%db" % n]
     contexts = [

@@ -94,7 +94,7 @@ def test_bulk_delivers_oldest_first_whatever_the_bulk_order(site, standin, param
         event("k", {}, "ACKNOWLEDGEMENT", micro=T0 + 20),
         event("a", {}, micro=T0 + 10),
     ]
-    # coalesce off: with it, this ALERT ... RESOLVE of one bulk would be superseded
+    # coalesce off: a problem and its recovery in one bulk are otherwise superseded (test_coalesce.py)
     run = site.run(bulk=contexts, bulk_parameters=dict(params, PARAMETER_COALESCE="False"))
     no_traceback(run)
     assert run.returncode == 0, run.output

@@ -393,7 +393,8 @@ def bulk_contexts():
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_bulk_delivered_oldest_first_over_one_connection(site, standin, proxy, fmt):
     contexts = bulk_contexts()
-    # coalesce off: with it, web01's PROBLEM ... RECOVERY would be superseded (test below)
+    # coalesce off: this bulk holds a problem and its recovery, which coalescing would drop
+    # (tests/delivery/test_coalesce.py); here the order and the one connection are the point
     run = site.run(bulk=contexts, bulk_parameters=params(fmt, standin.url, proxy_url=proxy.url, coalesce="False"))
     assert_clean(run, 0, lines=None)
     assert len(run.lines) <= len(contexts) + 2  # api: the ACK's comment is an event of its own
@@ -439,10 +440,10 @@ def test_bulk_with_a_problem_that_recovered_inside_it_pages_nobody_for_it(site, 
 def test_bulk_is_idempotent(site, standin):
     """Checkmk's spooler may repeat a bulk call: nothing is sent twice."""
     contexts = bulk_contexts()
-    assert_clean(site.run(bulk=contexts, bulk_parameters=params("api", standin.url, coalesce="False")), 0,
-                 lines=None)
+    rule = params("api", standin.url, coalesce="False")  # every event is sent once (coalescing would drop two)
+    assert_clean(site.run(bulk=contexts, bulk_parameters=rule), 0, lines=None)
     before = len(event_requests(standin))
-    run = site.run(bulk=contexts, bulk_parameters=params("api", standin.url, coalesce="False"))
+    run = site.run(bulk=contexts, bulk_parameters=rule)
     assert_clean(run, 0, lines=None)
     assert len(event_requests(standin)) == before == 5  # ALERT, ALERT, ACCEPT, its COMMENT, RESOLVE
 
