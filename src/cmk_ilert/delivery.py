@@ -215,12 +215,11 @@ class Deliverer:
                 limiter.release(limiter.last_grant)
                 continue  # delivered by another run while we waited
             alert = entry.data.get("event_type") == "ALERT"
-            if alert:
-                outbox.mark_attempt(entry)
+            was_closed = outbox.mark_attempt(entry) if alert else False
             outcome = self.send(entry.data, deadline)
             now = time.time()
             if alert and not outcome.may_have_reached:
-                outbox.clear_attempt(entry)
+                outbox.clear_attempt(entry, was_closed)
             if outcome.not_sent:
                 limiter.release(limiter.last_grant)
                 if outcome.detail.startswith("not sent"):

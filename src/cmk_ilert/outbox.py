@@ -358,19 +358,25 @@ class Outbox:
             return False
         return True
 
-    def mark_attempt(self, entry: Entry) -> None:
+    def mark_attempt(self, entry: Entry) -> bool:
         """Written right before an ALERT is sent: it may reach iLert from now on,
         so it must never be coalesced away (also after a kill mid-request), and
-        the key may have an open alert from now on."""
+        the key may have an open alert from now on. Returns whether the key was
+        known to be closed before (for ``clear_attempt``)."""
+        was_closed = self.closed(entry.group)
         self.forget_closed(entry.group)
         try:
             touch(os.path.join(self.sent, entry.identity + ".try"))
         except OSError:
             pass  # a full disk: the attempt is still recorded by reschedule() if it fails
+        return was_closed
 
-    def clear_attempt(self, entry: Entry) -> None:
-        """The attempt certainly did not reach iLert (refused, DNS, 429, ...)."""
+    def clear_attempt(self, entry: Entry, was_closed: bool) -> None:
+        """The attempt certainly did not reach iLert (refused, DNS, 429, ...):
+        as if it had not been made."""
         unlink(os.path.join(self.sent, entry.identity + ".try"))
+        if was_closed:
+            self.mark_closed(entry.group)
 
     def attempted(self, entry: Entry) -> bool:
         """Whether the event may have reached iLert: a failed attempt that may have

@@ -153,8 +153,9 @@ def run_status(environ: Mapping[str, str], printer: Printer, warn: float, crit: 
                 d["event_type"] or "-", d["alert_key"], d["endpoint"], _age(d["age"]), d["reason"], d["file"]))
     if info["superseded"]:
         shown = info["superseded"][-5:]
-        printer.raw("  %s in the last 24h, never sent because the problem had recovered first (coalesce):" % plural(
-            len(info["superseded"]), "superseded pair"))
+        events = sum(len(r["events"] or []) for r in info["superseded"])
+        printer.raw("  %s superseded in the last 24h, never sent because the problem had recovered first; "
+                    "see coalesce:" % plural(events, "event"))
         for r in shown:
             printer.raw("  - %s [%s], %s ago: %s" % (r["alert_key"], r["endpoint"], _age(r["ago"]),
                                                     " ".join(str(e) for e in r["events"] or [])))
