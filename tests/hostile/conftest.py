@@ -371,13 +371,14 @@ class SmallFs:
     def fill(self, inodes: bool = False) -> None:
         filler = self.path / self.FILLER
         filler.mkdir(exist_ok=True)
-        with open(filler / "blocks", "ab") as handle:
-            try:
-                while True:
-                    handle.write(b"\0" * 4096)
-                    handle.flush()
-            except OSError as exc:
-                assert exc.errno == errno.ENOSPC, exc
+        fd = os.open(filler / "blocks", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            while True:
+                os.write(fd, b"\0" * 4096)
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC, exc
+        finally:
+            os.close(fd)
         if inodes:
             n = 0
             while True:
@@ -387,14 +388,16 @@ class SmallFs:
                     assert exc.errno == errno.ENOSPC, exc
                     break
                 n += 1
-        probe = self.path / ".probe"
-        with pytest.raises(OSError) as caught:
-            with open(probe, "wb") as handle:
-                handle.write(b"x" * 8192)
-                handle.flush()
-        assert caught.value.errno == errno.ENOSPC
-        with contextlib.suppress(OSError):
-            probe.unlink()
+        probe = os.open(self.path / ".probe", os.O_WRONLY | os.O_CREAT, 0o600) if not inodes else -1
+        try:
+            with pytest.raises(OSError) as caught:
+                os.write(probe, b"x" * 8192) if probe >= 0 else (self.path / ".probe").touch()
+            assert caught.value.errno == errno.ENOSPC
+        finally:
+            if probe >= 0:
+                os.close(probe)
+            with contextlib.suppress(OSError):
+                (self.path / ".probe").unlink()
 
     def free(self) -> None:
         filler = self.path / self.FILLER
