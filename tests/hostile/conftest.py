@@ -200,18 +200,19 @@ def start(site: FakeSite, *cli: str, context: Optional[Mapping[str, str]] = None
           bulk: Optional[Sequence[Mapping[str, str]]] = None, raw_stdin: Optional[bytes] = None,
           env: Optional[Mapping[str, str]] = None, bytes_env: Optional[Mapping[bytes, bytes]] = None,
           prefix: Sequence[str] = (), preexec: Sequence[Preexec] = (), stdout: str = "pipe",
-          keep_stdin_open: bool = False) -> Process:
+          keep_stdin_open: bool = False, interpreter: Optional[str] = None) -> Process:
     """Start the notification script (no ``cli``) or ``python3 -m cmk_ilert CLI...`` the way
     FakeSite does. ``prefix`` runs it under a wrapper (a private mount namespace), ``preexec``
     changes the child before exec (umask, limits), ``stdout`` is ``pipe``, ``closed`` (``>&-``)
-    or ``broken`` (a pipe whose reader is gone)."""
+    or ``broken`` (a pipe whose reader is gone); ``interpreter`` replaces the runtime Python."""
     environment: Dict[Union[str, bytes], Union[str, bytes]] = dict(site.environment(env))
     stdin: Optional[bytes] = None
+    python = interpreter or runtime_python()
     if cli:
-        argv = [runtime_python(), "-m", "cmk_ilert", *cli]
+        argv = [python, "-m", "cmk_ilert", *cli]
         stdin = raw_stdin
     else:
-        argv = [runtime_python(), str(site.script)]
+        argv = [python, str(site.script)]
         if bulk is not None or raw_stdin is not None:
             argv.append("--bulk")
             stdin = raw_stdin if raw_stdin is not None else bulk_stdin({}, bulk or [])
