@@ -139,8 +139,8 @@ def test_flush_prunes_stale_temporary_files(site, standin):
     assert sorted(os.listdir(tmp)) == ["fresh.tmp"], "a write in progress must be left alone, the rest pruned"
 
 
-@pytest.mark.parametrize("kind", ["file", "symlink"])
-@pytest.mark.parametrize("sub", SUBDIRS)
+@pytest.mark.parametrize("sub,kind", [(sub, "file") for sub in SUBDIRS]
+                         + [(sub, "symlink") for sub in ("queue", "sent", "tmp", "rate")])
 def test_a_sub_folder_that_is_not_a_folder_is_moved_aside(site, standin, tmp_path, sub, kind):
     first = run(site, context=notification(standin.url, n=0))
     assert first.returncode == 0, first.output

@@ -48,9 +48,11 @@ def everything_said(site, *runs) -> str:
     return "\n".join(texts)
 
 
-@pytest.mark.parametrize("through", ["direct", "proxy"])
-@pytest.mark.parametrize("status", [400, 401, 500])
-@pytest.mark.parametrize("fmt", ["api", "checkmk"])
+ECHOES = [(fmt, status, "direct") for fmt in ("api", "checkmk") for status in (400, 401, 500)] + [
+    (fmt, status, "proxy") for fmt in ("api", "checkmk") for status in (400, 500)]
+
+
+@pytest.mark.parametrize("fmt,status,through", ECHOES)
 def test_an_echoing_server_never_gets_the_key_printed(site, fmt, status, through):
     key = KEYS[fmt]
     with Echo(status=status) as echo:
@@ -116,8 +118,8 @@ BAD_KEYS = {
 }
 
 
-@pytest.mark.parametrize("source", ["explicit", "password-store"])
-@pytest.mark.parametrize("name", sorted(BAD_KEYS))
+@pytest.mark.parametrize("name,source", [(name, "explicit") for name in sorted(BAD_KEYS)]
+                         + [("newline", "password-store"), ("u2028", "password-store"), ("short", "password-store")])
 def test_a_key_that_cannot_be_an_ilert_key_is_a_configuration_error(site, name, source):
     bad = BAD_KEYS[name]
     with Echo(status=400) as echo:
