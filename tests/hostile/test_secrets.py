@@ -78,6 +78,35 @@ def test_an_echoing_server_never_gets_the_key_printed(site, fmt, status, through
     assert_no_fragment(said, key)
 
 
+def _echo_into_code(arrival) -> bytes:
+    """An error answer whose ``code`` (the field a client is most tempted to print) holds the
+    request line and body, key included."""
+    text = arrival.request_line + " " + arrival.body.decode("utf-8", "replace")
+    return json.dumps({"status": 400, "code": "REJECTED " + text, "message": text}).encode()
+
+
+@pytest.mark.parametrize("status", [400, 500])
+@pytest.mark.parametrize("fmt", ["api", "checkmk"])
+def test_an_error_code_that_echoes_the_request_never_gets_the_key_printed(site, fmt, status):
+    key = KEYS[fmt]
+    with Reply(status, [("Content-Type", "application/json")], _echo_into_code) as server:
+        result = run(site, context=notification(server.url, fmt=fmt, key=key))
+        no_crash(result)
+        runs = [result]
+        if status == 500:
+            assert result.returncode == 1, result.output
+            rewrite(site.queue()[0], next_attempt=0)
+            flush = run(site, "flush")
+            no_crash(flush)
+            assert server.requests() == 2, flush.output
+            runs.append(flush)
+        else:
+            assert result.returncode == 2 and len(site.dead()) == 1, result.output
+        said = everything_said(site, *runs)
+    assert "HTTP %d" % status in said
+    assert_no_fragment(said, key)
+
+
 def _echo_in_2xx(field_value):
     def body(arrival) -> bytes:
         text = arrival.head + arrival.body.decode("utf-8", "replace")

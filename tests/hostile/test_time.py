@@ -194,10 +194,26 @@ def test_a_bulk_to_a_silent_server_ends_before_checkmk_kills_it(site, timeout):
     with Silent() as server:
         bulk = [notification(server.url, host="bulk%02d" % n, n=n, timeout=timeout) for n in range(5)]
         result = run(site, bulk=bulk)
+        started = len(server.arrivals)
     no_crash(result)
     assert result.returncode == 1, result.output
     assert len(site.queue()) == 5, "every event of the bulk is safely queued"
     assert result.elapsed < CHECKMK_LIMIT, "the bulk took %.1fs" % result.elapsed
+    # 45 s budget: at timeout 10 four requests (the fifth would end after 50 s), at 50 one (cut at 45 s)
+    assert started == {"10": 4, "50": 1}[timeout], "%d requests were started" % started
+
+
+@pytest.mark.slow
+def test_two_black_holed_addresses_at_timeout_50_end_before_checkmk_kills_it(site, namespace, tmp_path):
+    """Two addresses at timeout 50 took 100 s before the fix."""
+    addresses = ("127.0.0.2", "::1")
+    prefix = namespace({"/etc/hosts": _hosts_file(tmp_path, "ilert.hostile.test", addresses)})
+    with BlackHole(hosts=addresses) as hole:
+        result = run(site, context=notification(hole.url_for("ilert.hostile.test"), timeout="50"), prefix=prefix,
+                     timeout=CHECKMK_LIMIT + 60)
+    no_crash(result)
+    assert result.returncode == 1 and len(site.queue()) == 1, result.output
+    assert result.elapsed < CHECKMK_LIMIT, "the run took %.1fs" % result.elapsed
 
 
 @pytest.mark.slow
