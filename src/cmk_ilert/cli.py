@@ -118,11 +118,13 @@ def main(argv: Optional[List[str]] = None, environ: Optional[Mapping[str, str]] 
     printer = Printer()
     try:
         args = build_parser().parse_args(argv)
+        if not args.command:
+            build_parser().print_help()
+            return _flushed(EXIT_OK)
     except SystemExit as exc:  # --help, --version, usage errors
-        return int(exc.code or 0)
-    if not args.command:
-        build_parser().print_help()
-        return EXIT_OK
+        return _flushed(int(exc.code or 0) if isinstance(exc.code, int) or exc.code is None else EXIT_PERMANENT)
+    except (OSError, ValueError):  # argparse writing into a closed stdout or a broken pipe
+        return _flushed(EXIT_OK)
     # dry-run keeps stdout for the JSON document: its messages go to stderr
     errors = Printer(sys.stderr) if args.command == "dry-run" else printer
     if args.command != "notify":  # notify has its own, below Checkmk's 60 s
@@ -169,6 +171,20 @@ def main(argv: Optional[List[str]] = None, environ: Optional[Mapping[str, str]] 
         errors.line("internal error: %s at %s" % (type(exc).__name__, where(exc)))
         return EXIT_PERMANENT
     return EXIT_PERMANENT
+
+
+def _flushed(code: int) -> int:
+    """Flush what argparse wrote (--help, --version) here, not at interpreter exit, where a
+    closed stdout or a broken pipe would print "Exception ignored ..."; then ``code``."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            from .output import silence
+
+            silence(stream)
+    return code
 
 
 def _hard_limit(args: argparse.Namespace) -> float:

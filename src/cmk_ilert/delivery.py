@@ -22,7 +22,7 @@ from .output import Redactor
 from .params import Proxy, proxy_secrets
 from .password_store import Lookup, site_lookup
 from .ratelimit import RateLimiter
-from .secret import Secret
+from .secret import Secret, shares_fragment
 from .transport import DELIVERED as OK
 from .transport import MIN_EXCHANGE, PERMANENT, TEMPORARY, Outcome, Transport, TransportConfig
 from .wire import KEY_IN_BODY, KEY_IN_PATH, finalize, request_headers
@@ -157,7 +157,15 @@ class Deliverer:
         request = data["request"]
         url, body = finalize(request["url"], request["body"], str(request.get("key_in", "")), key)
         headers = request_headers(str(data.get("endpoint", "")))
-        return self.transport(data).post_json(url, body, deadline, headers)
+        outcome = self.transport(data).post_json(url, body, deadline, headers)
+        # What the answer says is shown and kept; a server that echoes the request (or part of
+        # the key: the redactor finds only whole secrets) has its words dropped, not printed.
+        secrets = [s for s in self.redactor.secrets if "://" not in s]  # keys, passwords; not whole proxy URLs
+        if outcome.reference and shares_fragment(outcome.reference, secrets):
+            outcome = outcome._replace(reference="")
+        if outcome.alert_url and shares_fragment(outcome.alert_url, secrets):
+            outcome = outcome._replace(alert_url="")
+        return outcome
 
     def limiter(self, outbox: Outbox, data: Dict[str, Any]) -> RateLimiter:
         key = str(data.get("rate_key", "default"))
@@ -237,7 +245,7 @@ class Deliverer:
                     outbox.mark_closed(entry.group)
                 detail = "delivered (%s%s)" % (outcome.detail, ", " + outcome.reference if outcome.reference else "")
                 # a URL that holds a secret (a server echoing the request) is not iLert's link
-                url = outcome.alert_url if self.redactor(outcome.alert_url) == outcome.alert_url else ""
+                url = outcome.alert_url  # never one that holds (part of) a secret: see send()
                 if url:
                     detail += ", alert " + url
                     alertlinks.remember(outbox.root, str(entry.data.get("alert_key", "")), url, now)

@@ -111,12 +111,24 @@ def fsync_path(path: str) -> None:
 
 
 def unlink(path: str) -> bool:
-    """Remove ``path``; False if that failed for any reason but "already gone"."""
+    """Remove ``path``; False if that failed for any reason but "already gone".
+    A directory where a file belongs (planted, or left by hand) is removed with
+    what it holds; symlinks inside it are removed, never followed."""
     try:
         os.unlink(path)
     except FileNotFoundError:
         return True
-    except OSError:
+    except IsADirectoryError:
+        import shutil
+
+        shutil.rmtree(path, ignore_errors=True)
+        return not os.path.lexists(path)
+    except OSError as exc:
+        if exc.errno in (errno.EISDIR, errno.EPERM) and os.path.isdir(path) and not os.path.islink(path):
+            import shutil
+
+            shutil.rmtree(path, ignore_errors=True)
+            return not os.path.lexists(path)
         return False
     return True
 
@@ -124,4 +136,8 @@ def unlink(path: str) -> bool:
 def open_lock_file(path: str) -> int:
     """A file descriptor for flock on ``path`` (0600, never through a symlink)."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o600)
+    try:
+        os.fchmod(fd, 0o600)  # whatever the umask: a 0400 lock could not be reopened by the site user
+    except OSError:
+        pass  # a read-only file system: the lock still works
     return fd

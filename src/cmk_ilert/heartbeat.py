@@ -38,17 +38,16 @@ def run_heartbeat(args: argparse.Namespace, env: Mapping[str, str], printer: Pri
     validate_base_url(url, "heartbeat URL")
     outbox = Outbox(state_dir(env))
     now = time.time()
-    if outbox.exists():
-        from .status import collect
-
-        info = collect(outbox, now, printer)
-        if info["pending"] and info["oldest_age"] > args.max_pending_age:
-            printer.line("heartbeat: skipped, an event has waited %ds in the outbox" % info["oldest_age"])
-            return EXIT_TEMPORARY
     try:
-        outbox.ensure()
+        outbox.ensure()  # first: a directory other users can write is neither read nor used
     except OSError as exc:
         printer.line("heartbeat: outbox %s unusable: %s" % (outbox.root, unusable_reason(exc)))
+        return EXIT_TEMPORARY
+    from .status import collect
+
+    info = collect(outbox, now, printer)
+    if info["pending"] and info["oldest_age"] > args.max_pending_age:
+        printer.line("heartbeat: skipped, an event has waited %ds in the outbox" % info["oldest_age"])
         return EXIT_TEMPORARY
     digest = hashlib.sha256(url.encode("utf-8", "replace")).hexdigest()[:16]
     lock = FileLock(os.path.join(outbox.locks, "heartbeat-%s.lock" % digest))

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple, Union
 
-from .context import NotificationContext
+from .context import MAX_VALUE, NotificationContext
 from .digest import sha256
 from .params import Settings, UrlPrefix
+from .secret import strip_cut_secret
 from .text import bound, is_unresolved_macro, one_line, paragraphs, render
 
 ALERT, ACCEPT, RESOLVE, COMMENT = "ALERT", "ACCEPT", "RESOLVE", "COMMENT"
@@ -149,7 +150,9 @@ def _event(ctx: NotificationContext, settings: Settings, event_type: str, key: s
     for name, value in ctx.values.items():
         if name.startswith("PARAMETER"):
             continue
-        values[name] = _scrub(value, secrets) if any(s in value for s in secrets) else value
+        if any(s in value for s in secrets):
+            value = _scrub(value, secrets)
+        values[name] = strip_cut_secret(value, secrets) if len(value) >= MAX_VALUE else value
     scrubbed = NotificationContext(values)
     service = ctx.is_service
     summary_tpl = settings.summary_service if service else settings.summary_host

@@ -487,7 +487,7 @@ class Outbox:
     def dead_letters(self) -> List[Tuple[str, Dict[str, Any]]]:
         out: List[Tuple[str, Dict[str, Any]]] = []
         try:
-            names = sorted(os.listdir(self.dead))
+            names = sorted(n for n in os.listdir(self.dead) if n.endswith(".json"))
         except OSError:
             return out
         for name in names:

@@ -114,10 +114,10 @@ class Printer:
                 stream.flush()
         except (OSError, ValueError):
             self.ok = False
-            _silence(stream)
+            silence(stream)
 
 
-def _silence(stream: object) -> None:
+def silence(stream: object) -> None:
     """After a failed write: point the stream's descriptor at /dev/null, so the
     interpreter's final flush of what is still buffered does not complain."""
     try:

@@ -27,7 +27,7 @@ from .identity import endpoint_fingerprint, event_identity, group_of, rate_key
 from .keyindex import Target, remember
 from .locking import FileLock
 from .mapping import Event, Ignored, alert_key, map_notification
-from .outbox import DEAD, DELIVERED, QUEUED, SUPERSEDED, Outbox, unusable_reason
+from .outbox import DEAD, DELIVERED, QUEUED, SUPERSEDED, Outbox, check_safe_dir, unusable_reason
 from .output import Printer
 from .params import Settings, parse_settings
 from .password_store import Lookup
@@ -188,6 +188,9 @@ def run_notify(
             unusable = unusable_reason(exc)
         for line in outbox.repaired:
             printer.line(line)
+    # A state directory another user can write is never read: what lies in its queue may be
+    # planted (an entry with a foreign URL would send this site's stored key there).
+    trusted = _trusted(root)
     if run.config_errors and not unusable:
         _record_config_errors(outbox, run.config_errors, printer)
     for item in run.with_outbox:
@@ -197,7 +200,8 @@ def run_notify(
     deliverer = _LazyDeliverer(environ, password_lookup, run.keys)
     try:
         if run.direct:
-            run.states.extend(_deliver_direct(run.direct, outbox, deliverer(), printer, deadline, "outbox off"))
+            run.states.extend(_deliver_direct(run.direct, outbox, deliverer(), printer, deadline, "outbox off",
+                                              trusted))
         if run.with_outbox:
             enqueued: Optional[List[Tuple[str, str]]] = None
             if not unusable:
@@ -209,7 +213,7 @@ def run_notify(
                 printer.line("outbox %s unusable: %s; delivering directly, in order, without retries" % (
                     root, unusable))
                 run.states.extend(_deliver_direct(run.with_outbox, outbox, deliverer(), printer, deadline,
-                                                  "outbox unusable"))
+                                                  "outbox unusable", trusted))
             else:
                 run.states.extend(_deliver_with_outbox(run.with_outbox, enqueued, outbox, deliverer, printer,
                                                        deadline, bulk))
@@ -285,6 +289,17 @@ def _summary(states: Iterable[str]) -> str:
     return text
 
 
+def _trusted(root: str) -> bool:
+    """Whether the state directory may be read: missing, or the site user's and writable by nobody else."""
+    try:
+        check_safe_dir(root)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
 def _earlier_queued(outbox: Outbox, group: str) -> Optional[bool]:
     """Whether events of ``group`` wait in the outbox (None: cannot tell)."""
     try:
@@ -298,7 +313,7 @@ def _earlier_queued(outbox: Outbox, group: str) -> Optional[bool]:
 
 
 def _deliver_direct(items: List[Prepared], outbox: Outbox, deliverer: Deliverer, printer: Printer,
-                    deadline: float, why: str) -> List[str]:
+                    deadline: float, why: str, trusted: bool) -> List[str]:
     """One attempt each, in order, never around earlier queued events of a key;
     Checkmk's spooler owns retries."""
     from .transport import DELIVERED as OK
@@ -312,7 +327,7 @@ def _deliver_direct(items: List[Prepared], outbox: Outbox, deliverer: Deliverer,
             printer.line("%s: not sent, an earlier event of this alert key was not delivered; %s" % (item.label, retry))
             states.append(QUEUED)
             continue
-        blocker = _clear_the_way(item, outbox, deliverer, printer, deadline)
+        blocker = _clear_the_way(item, outbox, deliverer, printer, deadline, trusted)
         if blocker:
             printer.line("%s: not sent, %s; %s" % (item.label, blocker, retry))
             states.append(QUEUED)
@@ -343,7 +358,7 @@ def _deliver_direct(items: List[Prepared], outbox: Outbox, deliverer: Deliverer,
 
 
 def _clear_the_way(item: Prepared, outbox: Outbox, deliverer: Deliverer, printer: Printer,
-                   deadline: float) -> str:
+                   deadline: float, trusted: bool) -> str:
     """Deliver the queued events of the item's alert key first. Returns '' when
     the way is clear, else why the item must not be sent now."""
     earlier = _earlier_queued(outbox, item.group)
@@ -351,11 +366,13 @@ def _clear_the_way(item: Prepared, outbox: Outbox, deliverer: Deliverer, printer
         return ""
     if earlier is None:
         return "the outbox cannot be read, so earlier events of this alert key may be waiting"
+    if not trusted:
+        return "events of this alert key lie in a state directory other users can write, which is not read"
     lock = FileLock(outbox.group_lock_path(item.group))
     try:
         locked = lock.acquire(wait=min(5.0, max(0.0, deadline - time.monotonic())))
-    except OSError:
-        locked = False
+    except OSError as exc:
+        return "earlier events of this alert key wait in the outbox, which cannot be locked: %s" % errno_name(exc)
     if not locked:
         return "earlier events of this alert key wait in the outbox and another run is delivering them"
     try:

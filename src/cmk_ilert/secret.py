@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Sequence
+
 
 class Secret:
     """Wraps a secret string. ``str()``/``repr()`` show only a short hint.
@@ -42,3 +44,34 @@ def hint(value: str) -> str:
     if len(value) >= 12:
         return "..." + value[-4:]
     return "***"
+
+
+#: A cut value may end with the start of a secret; this many characters or more are removed.
+MIN_FRAGMENT = 4
+
+
+def strip_cut_secret(value: str, secrets: Sequence[str]) -> str:
+    """``value`` without a trailing start of any secret (at least MIN_FRAGMENT characters).
+
+    Context values are cut on the way in, before the rule's secrets are known; a secret
+    straddling the cut leaves its first characters at the end of the value, where no
+    search for the whole secret finds them."""
+    for secret in secrets:
+        for size in range(min(len(secret) - 1, len(value)), MIN_FRAGMENT - 1, -1):
+            if value.endswith(secret[:size]):
+                value = value[:-size]
+                break
+    return value
+
+
+def shares_fragment(text: str, secrets: Sequence[str], size: int = 8) -> bool:
+    """Whether ``text`` holds any ``size``-character run of a secret (an echo of part of it)."""
+    for secret in secrets:
+        if len(secret) < size:
+            if secret and secret in text:
+                return True
+            continue
+        for start in range(len(secret) - size + 1):
+            if secret[start:start + size] in text:
+                return True
+    return False

@@ -20,7 +20,7 @@ from typing import Any, Dict, List, Mapping
 from . import alertlinks
 from .delivery import entry_secrets
 from .errors import EXIT_OK, EXIT_PERMANENT, EXIT_TEMPORARY
-from .outbox import Outbox, due_at
+from .outbox import Outbox, check_safe_dir, due_at, unusable_reason
 from .output import Printer
 from .paths import state_dir
 from .ratelimit import RateLimiter
@@ -112,6 +112,10 @@ def run_status(environ: Mapping[str, str], printer: Printer, warn: float, crit: 
     now = time.time()
     if not outbox.exists():
         return _missing(outbox, printer, local_check, as_json)
+    try:
+        check_safe_dir(outbox.root)
+    except OSError as exc:
+        return _unsafe(outbox, unusable_reason(exc), printer, local_check, as_json)
     info = collect(outbox, now, printer)
     code = EXIT_OK
     if info["pending"] and info["oldest_age"] > warn:
@@ -178,6 +182,21 @@ def _missing(outbox: Outbox, printer: Printer, local_check: bool, as_json: bool)
         printer.raw("cmk_ilert outbox %s: UNKNOWN" % outbox.root)
         printer.raw("  " + why)
     return EXIT_UNKNOWN
+
+
+def _unsafe(outbox: Outbox, why: str, printer: Printer, local_check: bool, as_json: bool) -> int:
+    """A state directory other users can write is not read (what it holds may be planted):
+    CRIT, because notifications go out without the outbox until it is fixed."""
+    if as_json:
+        printer.raw(json.dumps({"directory": outbox.root, "exists": True, "keys": [], "paused": [], "dead": [],
+                                "superseded": [], "pending": 0, "oldest_age": 0.0, "exit_code": EXIT_PERMANENT,
+                                "problem": why}, indent=2, ensure_ascii=False))
+    elif local_check:
+        printer.raw('%d "iLert outbox" - %s' % (EXIT_PERMANENT, why))
+    else:
+        printer.raw("cmk_ilert outbox %s: CRIT" % outbox.root)
+        printer.raw("  " + why)
+    return EXIT_PERMANENT
 
 
 def plural(count: int, word: str) -> str:

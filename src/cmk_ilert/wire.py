@@ -22,7 +22,7 @@ from urllib.parse import quote
 from .context import NotificationContext
 from .mapping import ALERT, RESOLVE, Event
 from .params import Settings
-from .secret import hint
+from .secret import hint, strip_cut_secret
 
 MAX_CONTEXT_VALUE = 65536
 
@@ -132,5 +132,7 @@ def scrub_context(values: Mapping[str, str], secrets: Sequence[str]) -> Dict[str
             continue
         if any(s in value for s in secrets):
             continue
-        out[name] = value if len(value) <= MAX_CONTEXT_VALUE else value[:MAX_CONTEXT_VALUE]
+        if len(value) >= MAX_CONTEXT_VALUE:  # cut here or on the way in: no start of a secret may stay
+            value = strip_cut_secret(value[:MAX_CONTEXT_VALUE], secrets)
+        out[name] = value
     return out

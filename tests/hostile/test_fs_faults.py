@@ -111,8 +111,6 @@ def test_full_disk_at_enqueue_leaves_nothing_in_tmp(site, standin, mounts):
     assert os.listdir(site.state_dir / "tmp") == []
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: keyindex.remember leaves index/<hash>.json.<pid>.tmp (0 bytes) "
-                   "when the write fails (full disk), and flush prunes only tmp/ and sent/")
 def test_full_disk_leaves_no_temporary_file_anywhere(site, standin, mounts):
     disk = mounts.tmpfs(site.state_dir)
     for sub in SUBDIRS:

@@ -128,9 +128,6 @@ def test_a_bulk_and_the_commands_with_a_broken_stdout(site, standin, stdout):
         assert other.returncode == code and other.run.stderr == "", (args, other.output)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (cosmetic): --help and --version are written by argparse, not by the "
-                   "Printer: into a broken pipe the interpreter's final flush prints 'Exception ignored ... "
-                   "BrokenPipeError' on stderr")
 @pytest.mark.parametrize("args", [("--help",), ("--version",)], ids=["help", "version"])
 def test_help_and_version_into_a_broken_pipe(site, args):
     result = run(site, *args, stdout="broken")

@@ -124,8 +124,6 @@ def test_outbox_off_never_goes_around_events_queued_before(site, standin, due):
         assert "not sent" in result.output
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: on a read-only state directory the lock file cannot be opened "
-                   "(EROFS) and runner._clear_the_way reports it as 'another run is delivering them'")
 def test_read_only_state_dir_the_line_names_the_real_reason(site, standin, mounts):
     queue_alert(site, standin, due=True)
     mounts.read_only(site.state_dir)

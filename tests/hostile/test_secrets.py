@@ -126,9 +126,6 @@ def test_a_2xx_answer_that_echoes_the_key_does_not_print_it(site, fmt):
     assert KEYS[fmt] not in result.output
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (minor): the reference (incidentKey/responseCode) and alertUrl of a "
-                   "2xx answer are printed as they came; a server that echoes all but the first character of "
-                   "the key gets it into notify.log (the redactor only knows whole secrets)")
 @pytest.mark.parametrize("fmt", ["api", "checkmk"])
 def test_a_2xx_answer_that_echoes_a_part_of_the_key_does_not_print_it(site, fmt):
     with Reply(202, [("Content-Type", "application/json")], _echo_in_2xx(lambda key: key[1:])) as server:
@@ -190,10 +187,6 @@ def test_a_key_in_the_output_is_scrubbed_before_the_summary_is_cut(site, fmt):
     assert_no_fragment(json.dumps(body), key, size=8)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: context values are cut at 64 KiB (context.MAX_VALUE) before secrets "
-                   "are looked for; a key straddling the cut is no longer found, so the checkmk wire format keeps "
-                   "its prefix in the forwarded context: in the queue entry (a stored key's plaintext prefix under "
-                   "var/) and in the body sent")
 def test_a_key_at_the_64k_cut_of_a_value_leaves_no_prefix_in_the_queue(site):
     site.password_store({"ilert_key": KEY_STORED})
     ctx = notification(refused_url(), fmt="checkmk", key=KEY_STORED, timeout="1")

@@ -82,11 +82,7 @@ def queued_entry(site, standin, **params: str):
 
 
 @pytest.mark.parametrize("kind", [
-    "fifo", "symlink-dev-zero", "symlink-to-an-entry",
-    pytest.param("directory", marks=pytest.mark.xfail(strict=True, reason=(
-        "BUG: a directory named like a queue entry is 'moved to the dead letters' by every status and flush, "
-        "but outbox._bury cannot unlink a directory: it stays in queue/, counts as still queued and is "
-        "reported again by every run"))),
+    "fifo", "symlink-dev-zero", "symlink-to-an-entry", "directory",
 ])
 def test_queue_entries_that_are_not_regular_files_are_buried_unopened(site, standin, tmp_path, kind):
     entry = queued_entry(site, standin)
@@ -217,9 +213,6 @@ def test_a_used_state_dir_that_became_unsafe_is_refused_by_every_command(site, s
     assert len(posted(standin)) == 1 and len(site.queue()) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: with an unsafe state dir, runner._clear_the_way still loads the "
-                   "queue of that dir and sends its entries, resolving their password-store ids: an entry "
-                   "planted by another user sends the site's stored key to any URL")
 def test_an_entry_planted_in_an_unsafe_state_dir_cannot_steal_a_stored_key(site, tmp_path):
     """Another user can write the state dir (0777): they see the queue's file names, so they can
     plant an entry into the group of an alert key with their own URL and any password-store id."""
@@ -252,12 +245,7 @@ def _modes(root):
     return files, folders
 
 
-LOCK_MODE_BUG = ("BUG: lock files (fsutil.open_lock_file) and index files (keyindex.remember) are created "
-                 "with mode 0600 minus the umask and never fchmod'ed: under umask 0277 they are 0400")
-
-
-@pytest.mark.parametrize("mask", [0o000, 0o022, pytest.param(0o277, marks=pytest.mark.xfail(
-    strict=True, reason=LOCK_MODE_BUG))], ids=["umask-000", "umask-022", "umask-277"])
+@pytest.mark.parametrize("mask", [0o000, 0o022, 0o277], ids=["umask-000", "umask-022", "umask-277"])
 def test_every_file_is_0600_and_every_folder_0700_whatever_the_umask(site, standin, tmp_path, mask):
     url_file = tmp_path / "url"
     url_file.write_text(standin.url + "/api/heartbeats/il1hbt-TEST-HEARTBEAT-0001")
@@ -313,9 +301,6 @@ NOBODY = 65534
 SYSTEM_PYTHON = "/usr/bin/python3"
 
 
-@pytest.mark.xfail(strict=True, reason=LOCK_MODE_BUG + "; for a non-root site user a lock file of mode 0400 "
-                   "cannot be opened O_RDWR again (EACCES): the alert key is never delivered by a notification "
-                   "run again and every later flush ends with 'cannot open the flush lock: EACCES'")
 def test_a_site_user_with_umask_277_can_use_its_state_again(nobody_site, standin):
     site = nobody_site
     user = dict(preexec=[umask(0o277), as_user(NOBODY, NOBODY)], interpreter=SYSTEM_PYTHON)
