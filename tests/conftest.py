@@ -29,7 +29,8 @@ from tests.support.site import (  # noqa: E402
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: long-running runs (crash trials, storms); deselect with -m 'not slow'")
     config.addinivalue_line("markers", "runtime: runs the notification script; repeated per site Python by the matrix")
-    config.addinivalue_line("markers", "outbox_logic: outbox/rate-limit logic, run once on the dev Python")
+    config.addinivalue_line("markers", "outbox_logic: interpreter-independent logic (outbox, state files, rate "
+                                       "limit, sync setup), run once on the dev Python")
 
 
 def pytest_report_header(config: pytest.Config) -> str:

@@ -19,7 +19,7 @@ import pytest
 from tests.hostile.conftest import load, no_crash, notification, posted, refused_url, rewrite, run
 from tests.hostile.servers import Reply
 
-pytestmark = pytest.mark.runtime
+pytestmark = pytest.mark.outbox_logic  # interpreter-independent: run once, on the dev Python
 
 SUBDIRS = ("queue", "sent", "dead", "tmp", "locks", "rate", "index")
 

@@ -16,7 +16,7 @@ import pytest
 
 from tests.hostile.conftest import event_types, no_crash, notification, rewrite, run
 
-pytestmark = pytest.mark.runtime
+pytestmark = pytest.mark.outbox_logic  # interpreter-independent: run once, on the dev Python
 
 
 def queue_alert(site, standin, due: bool, **params: str) -> None:

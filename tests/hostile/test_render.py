@@ -12,7 +12,7 @@ import pytest
 
 from tests.hostile.conftest import CHECKMK_LIMIT, no_crash, notification, posted, run
 
-pytestmark = pytest.mark.runtime
+pytestmark = pytest.mark.outbox_logic  # interpreter-independent: run once, on the dev Python
 
 #: The largest value one environment variable can carry (Linux: 128 KiB per string).
 ENV_VALUE = 129_000

@@ -36,7 +36,7 @@ from tests.hostile.conftest import (
 from tests.hostile.servers import Reply
 from tests.support.site import KEY_STORED
 
-pytestmark = pytest.mark.runtime
+pytestmark = pytest.mark.outbox_logic  # interpreter-independent: run once, on the dev Python
 
 WRONG_SHAPES = {
     "sent-number": '{"sent": 5}',

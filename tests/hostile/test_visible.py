@@ -14,7 +14,7 @@ import pytest
 from tests.hostile.conftest import assert_no_fragment, load, no_crash, notification, run, strict_json
 from tests.support.site import KEY_API
 
-pytestmark = pytest.mark.runtime
+pytestmark = pytest.mark.outbox_logic  # interpreter-independent: run once, on the dev Python
 
 
 def _rule(name: str, url: str, n: int = 0, host: str = "web01"):

@@ -21,7 +21,7 @@ import pytest
 from tests.hostile.conftest import no_crash, notification, rewrite, run, strict_json
 from tests.hostile.servers import Reply
 
-pytestmark = pytest.mark.runtime
+pytestmark = pytest.mark.outbox_logic  # interpreter-independent: run once, on the dev Python
 
 CAP = 600.0
 DEFAULT_PAUSE = 15.0  # a quarter of the 60 s window, when iLert names no pause

@@ -17,7 +17,7 @@ from tests.support.contexts import api_params, service
 from tests.support.site import KEY_API, FakeSite, Run
 from tests.sync.conftest import NO_READ_KEY, USER_KEY, write_key
 
-pytestmark = pytest.mark.runtime
+pytestmark = pytest.mark.outbox_logic  # interpreter-independent: run once, on the dev Python
 
 
 def sync(site: FakeSite, ilert: Any, *args: str, env: Dict[str, str] = None, timeout: float = 120) -> Run:  # type: ignore[assignment]
