@@ -1,6 +1,7 @@
 """Read Checkmk's notification input into immutable contexts.
 
-Two transports exist (checkmk-compat.md §1.2, §1.6):
+Two transports exist (Checkmk's ``cmk/base/notify.py``: plugin calls and bulk
+notifications; the handbook's notifications chapter):
 
 * single: every context variable as an environment variable ``NOTIFY_<KEY>``;
 * bulk (``--bulk``): on stdin, a first block of ``KEY=value`` parameter lines,

@@ -1,7 +1,8 @@
 """Rule parameters (``PARAMETER_*`` context keys) -> immutable Settings.
 
-Checkmk flattens a rule's parameter dict into the context (checkmk-compat.md
-§1.5): ``PARAMETER_<KEY>`` plain values, tuples joined by TAB (2.0) plus
+Checkmk flattens a rule's parameter dict into the context (``add_to_event_context``
+in Checkmk's ``cmk/base/events.py``; per release with sources in docs/forms.md and
+tests/forms/facts/): ``PARAMETER_<KEY>`` plain values, tuples joined by TAB (2.0) plus
 ``_1.._n`` sub-keys (2.1+), the 2.4+ FormSpec families
 (``_1=cmk_postprocessed``, ``_2=<kind>``, ``_3_1``, ``_3_2``), ``True`` for
 checkboxes, nothing at all for unset optional elements. ``parse_settings``
@@ -25,7 +26,7 @@ DEFAULT_TIMEOUT = 10.0
 MAX_TIMEOUT = 50.0  # always below Checkmk's 60 s plugin limit
 DEFAULT_RATE_LIMIT = 50
 
-# Checkmk's built-in iLert defaults (ilert-api.md §2).
+# Checkmk's built-in iLert defaults (Checkmk/checkmk cmk/gui/wato/_notification_parameter/_ilert.py).
 DEFAULT_SUMMARY_HOST = "$NOTIFICATIONTYPE$ Host Alert: $HOSTNAME$ is $HOSTSTATE$ - $HOSTOUTPUT$"
 DEFAULT_SUMMARY_SERVICE = (
     "$NOTIFICATIONTYPE$ Service Alert: $HOSTALIAS$/$SERVICEDESC$ is $SERVICESTATE$ - $SERVICEOUTPUT$"
@@ -410,7 +411,7 @@ def proxy_secrets(url: str) -> List[str]:
 
 
 def _url_prefix(context: Mapping[str, str]) -> Optional[UrlPrefix]:
-    """Every URL-prefix shape of 2.0-2.5 (peers.md §3h, checkmk-compat.md §1.5)."""
+    """Every URL-prefix shape of 2.0-2.5 (docs/forms.md lists them with their sources)."""
     auto = context.get(P + "URL_PREFIX_AUTOMATIC", "").strip()
     if auto:
         return UrlPrefix("automatic", "https" if auto.lower() == "https" else "http")

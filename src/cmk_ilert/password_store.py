@@ -2,9 +2,10 @@
 
 Only ``cmk.utils.password_store.extract`` is used: it exists from 2.0 to 2.5,
 returns ``None`` for unknown ids up to 2.3 and raises from 2.4 on
-(checkmk-compat.md §2.2). Both answers mean "not found" here. The import is
-lazy, so nothing of ``cmk`` is loaded unless a stored password is configured,
-and the script also runs outside a site (then every lookup fails cleanly).
+(Checkmk's ``cmk/utils/password_store``; per release in tests/forms/facts/).
+Both answers mean "not found" here. The import is lazy, so nothing of ``cmk``
+is loaded unless a stored password is configured, and the script also runs
+outside a site (then every lookup fails cleanly).
 """
 
 from __future__ import annotations

@@ -2,8 +2,7 @@
 
 Checkmk hands plugin output over with a literal backslash-n between the lines
 of long output, may carry HTML and state markers ``(!)``/``(!!)``, and a Nagios
-core leaves unresolved ``$SERVICE...$`` macros in host notifications
-(peers.md §4 row 17). Everything here is a pure function of its input.
+core leaves unresolved ``$SERVICE...$`` macros in host notifications. Everything here is a pure function of its input.
 """
 
 from __future__ import annotations

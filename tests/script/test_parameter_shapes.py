@@ -1,4 +1,4 @@
-"""Rule parameters in the shape of every Checkmk release 2.0 ... 2.5 (checkmk-compat.md §1.5, §2).
+"""Rule parameters in the shape of every Checkmk release 2.0 ... 2.5 (docs/forms.md, tests/forms/facts/).
 
 Each case runs the real script and checks what the stand-in received: the right key (in the
 body for `api`, in the path for `checkmk`), or, for unusable parameters, exit 2 with one

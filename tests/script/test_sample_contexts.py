@@ -1,4 +1,5 @@
-"""Checkmk's real sample contexts (peers.md §3b/3c, checkmk-compat.md §5) and the odd ones:
+"""Checkmk's real sample contexts (from Checkmk's unit tests of its mail plugin, Checkmk/checkmk
+``tests/unit/.../test_mail.py``, ``mock_service_context``/``mock_host_context``) and the odd ones:
 HTML and state markers, literal ``\\n``, missing variables, Nagios macros, Event Console,
 unicode, huge outputs, test notifications, bulk calls."""
 
@@ -21,7 +22,7 @@ from tests.support.contexts import host
 
 pytestmark = pytest.mark.runtime
 
-# peers.md §3b: the service PROBLEM of Checkmk's mail unit test, verbatim.
+# the service PROBLEM of Checkmk's mail unit test (mock_service_context), verbatim.
 SAMPLE_SERVICE_PROBLEM: Dict[str, str] = {
     "CONTACTALIAS": "cmkadmin", "CONTACTEMAIL": "test@abc.de", "CONTACTNAME": "cmkadmin", "CONTACTPAGER": "",
     "CONTACTS": "cmkadmin", "DATE": "2019-03-20", "HOSTACKAUTHOR": "", "HOSTACKCOMMENT": "",
@@ -64,7 +65,7 @@ SAMPLE_SERVICE_PROBLEM: Dict[str, str] = {
 
 _HOST_ONLY = {k: v for k, v in SAMPLE_SERVICE_PROBLEM.items()
               if not k.startswith(("SERVICE", "LASTSERVICE", "LONGSERVICE", "PREVIOUSSERVICE", "SVC_"))}
-# peers.md §3c: the host RECOVERY of the same test file ("rest as 3b, without service vars").
+# the host RECOVERY of the same test file (mock_host_context; as above, without service variables).
 SAMPLE_HOST_RECOVERY: Dict[str, str] = dict(
     _HOST_ONLY, NOTIFICATIONTYPE="RECOVERY", WHAT="HOST", HOSTNAME="heute", HOSTSTATE="UP", HOSTSHORTSTATE="UP",
     HOSTSTATEID="0", HOSTPROBLEMID="10", LASTHOSTPROBLEMID="10", LASTHOSTSTATE="DOWN", LASTHOSTSHORTSTATE="DOWN",
@@ -92,7 +93,7 @@ def assert_plain(text: str) -> None:
     assert "$" not in text, text
 
 
-# --- §3b / §3c ---------------------------------------------------------------------------------
+# --- the two samples --------------------------------------------------------------------------
 
 
 def test_sample_service_problem_api(site, standin):

@@ -1,4 +1,5 @@
-"""Notification contexts as Checkmk builds them (peers.md §3), one per type."""
+"""Notification contexts as Checkmk builds them (the variables of Checkmk's notification context,
+handbook chapter "Notifications", and Checkmk's own plugin tests), one per type."""
 
 from __future__ import annotations
 

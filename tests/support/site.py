@@ -76,7 +76,8 @@ class FakeSite:
         """A stand-in for the site's ``cmk.utils.password_store`` module.
 
         ``extract`` returns None for unknown ids (2.0-2.3) or raises (2.4+,
-        ``raises=True``), as the real one does (checkmk-compat.md §2.2).
+        ``raises=True``), as the real one does (Checkmk's ``cmk/utils/password_store``;
+        per release in tests/forms/facts/).
         """
         lib = self.root / "lib" / "python3"
         pkg = lib / "cmk" / "utils"
