@@ -11,11 +11,11 @@ finds another one pinging the same URL exits at once.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import time
 from typing import Mapping
 
+from .digest import sha256
 from .errors import EXIT_OK, EXIT_PERMANENT, EXIT_TEMPORARY, ConfigError
 from .fsutil import errno_name, read_regular, touch
 from .locking import FileLock
@@ -49,7 +49,7 @@ def run_heartbeat(args: argparse.Namespace, env: Mapping[str, str], printer: Pri
     if info["pending"] and info["oldest_age"] > args.max_pending_age:
         printer.line("heartbeat: skipped, an event has waited %ds in the outbox" % info["oldest_age"])
         return EXIT_TEMPORARY
-    digest = hashlib.sha256(url.encode("utf-8", "replace")).hexdigest()[:16]
+    digest = sha256(url.encode("utf-8", "replace")).hexdigest()[:16]
     lock = FileLock(os.path.join(outbox.locks, "heartbeat-%s.lock" % digest))
     try:
         locked = lock.acquire(wait=0.0)

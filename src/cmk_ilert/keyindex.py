@@ -18,7 +18,7 @@ import os
 from typing import NamedTuple, Optional
 
 from .digest import sha256
-from .fsutil import replace_atomically
+from .fsutil import read_regular, replace_atomically
 
 INDEX_DIR = "index"
 
@@ -53,22 +53,10 @@ def remember(root: str, target: Target) -> None:
 
 def lookup(root: str, alert_key: str) -> Optional[Target]:
     """The recorded object of ``alert_key``, or None (unknown, unreadable, malformed)."""
-    path = _path(root, alert_key)
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
-    except OSError:
+        raw = read_regular(_path(root, alert_key), 65536)
+    except OSError:  # unknown, unreadable, not a regular file, too large
         return None
-    try:
-        import stat
-
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_size > 65536:
-            return None
-        raw = os.read(fd, 65536)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
     try:
         data = json.loads(raw.decode("utf-8"))
     except ValueError:

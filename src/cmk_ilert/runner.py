@@ -189,8 +189,10 @@ def run_notify(
         for line in outbox.repaired:
             printer.line(line)
     # A state directory another user can write is never read: what lies in its queue may be
-    # planted (an entry with a foreign URL would send this site's stored key there).
-    trusted = _trusted(root)
+    # planted (an entry with a foreign URL would send this site's stored key there). A
+    # successful ensure() has checked that already.
+    ensured = (run.with_outbox or run.config_errors) and not unusable
+    trusted = True if ensured else _trusted(root)
     if run.config_errors and not unusable:
         _record_config_errors(outbox, run.config_errors, printer)
     for item in run.with_outbox:

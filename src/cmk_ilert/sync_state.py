@@ -18,6 +18,8 @@ import json
 import os
 from typing import Any, Dict, Optional, Tuple
 
+from .fsutil import NotRegular, fsync_path, read_regular, replace_atomically
+
 FOLDER = "sync"
 NAME = "state.json"
 MAX_FILE = 16 * 1024 * 1024
@@ -62,27 +64,13 @@ def load(state_dir: str) -> Tuple[SyncState, str]:
     """The stored state and a note ("" if fine, else why it was reset)."""
     path = path_of(state_dir)
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        raw = read_regular(path, MAX_FILE)
     except FileNotFoundError:
         return SyncState(), ""
+    except NotRegular:
+        return SyncState(), _set_aside(path, "not a regular file or too large")
     except OSError as exc:
         return SyncState(), _set_aside(path, "unreadable (%s)" % type(exc).__name__)
-    try:
-        import stat
-
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE:
-            return SyncState(), _set_aside(path, "not a regular file or too large")
-        raw = b""
-        while True:
-            chunk = os.read(fd, 1 << 20)
-            if not chunk:
-                break
-            raw += chunk
-    except OSError as exc:
-        return SyncState(), _set_aside(path, "unreadable (%s)" % type(exc).__name__)
-    finally:
-        os.close(fd)
     try:
         data = json.loads(raw.decode("utf-8"))
     except ValueError:
@@ -127,25 +115,9 @@ def save(state_dir: str, state: SyncState) -> None:
     """Atomic and durable; raises OSError if the disk refuses."""
     folder = os.path.join(state_dir, FOLDER)
     os.makedirs(folder, 0o700, exist_ok=True)
-    path = os.path.join(folder, NAME)
-    tmp = "%s.%d.tmp" % (path, os.getpid())
     data = json.dumps(state.as_json(), ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
-    try:
-        os.fchmod(fd, 0o600)  # whatever the umask
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    dir_fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)  # the rename itself must survive a crash
-    finally:
-        os.close(dir_fd)
+    replace_atomically(os.path.join(folder, NAME), data, folder)  # 0600, fsync'd, renamed into place
+    fsync_path(folder)  # the rename itself must survive a crash
 
 
 def clean_temporaries(state_dir: str) -> None:
@@ -156,7 +128,7 @@ def clean_temporaries(state_dir: str) -> None:
     except OSError:
         return
     for name in names:
-        if name.startswith(NAME + ".") and name.endswith(".tmp"):
+        if name.startswith("." + NAME + ".") and name.endswith(".tmp"):  # replace_atomically's names
             try:
                 os.unlink(os.path.join(folder, name))
             except OSError:
