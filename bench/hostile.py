@@ -129,10 +129,10 @@ def servers_table(serial: bool) -> List[str]:
 
 
 def render_table(repeats: int) -> List[str]:
-    from cmk_ilert.context import NotificationContext
-    from cmk_ilert.mapping import map_notification
-    from cmk_ilert.params import parse_settings
-    from cmk_ilert.text import one_line, paragraphs, render
+    from cmk_ilert.base.text import one_line, paragraphs, render
+    from cmk_ilert.checkmk.context import NotificationContext
+    from cmk_ilert.checkmk.params import parse_settings
+    from cmk_ilert.notify.mapping import map_notification
 
     def adversarial(size: int) -> str:
         unit = "(" + " " * 60 + "x) [" + "\t" * 10 + "], ( , " + " " * 20

@@ -75,7 +75,7 @@ def test_readme_quick_start_says_how_long_each_command_takes():
 
 
 def test_readme_storm_figures_follow_from_the_rate_limit():
-    from cmk_ilert.params import DEFAULT_RATE_LIMIT
+    from cmk_ilert.checkmk.params import DEFAULT_RATE_LIMIT
 
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     intro = readme.split("## Quick start", 1)[0]

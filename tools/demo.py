@@ -34,7 +34,7 @@ from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Seq
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "standin"), str(REPO / "src")]
 
-from cmk_ilert.cli import CRON_LINE  # noqa: E402
+from cmk_ilert.admin.cli import CRON_LINE  # noqa: E402
 from ilert_standin import StandInClient  # noqa: E402
 from mkp.build import build  # noqa: E402
 from mkp.site_install import InstallRefusedError, install  # noqa: E402

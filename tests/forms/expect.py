@@ -12,7 +12,8 @@ from typing import Any, Mapping, Optional, Tuple
 
 from doubles._legacy_core import FAKE_GLOBAL_PROXIES, FAKE_PASSWORD_STORE
 
-from cmk_ilert.params import (
+from cmk_ilert.base.secret import Secret
+from cmk_ilert.checkmk.params import (
     DEFAULT_DETAILS_HOST,
     DEFAULT_DETAILS_SERVICE,
     DEFAULT_SUMMARY_HOST,
@@ -21,7 +22,6 @@ from cmk_ilert.params import (
     Settings,
     UrlPrefix,
 )
-from cmk_ilert.secret import Secret
 
 #: the parameter table of docs/configuration.md: every form offers exactly these keys
 CONTRACT_KEYS = (
@@ -175,8 +175,8 @@ def expected_outcome(params: Mapping[str, Any]) -> Any:
 
 def parsed_outcome(context: Mapping[str, str]) -> Any:
     """What ``parse_settings`` makes of a flattened context, in the same terms."""
-    from cmk_ilert.errors import ConfigError
-    from cmk_ilert.params import parse_settings
+    from cmk_ilert.base.errors import ConfigError
+    from cmk_ilert.checkmk.params import parse_settings
 
     try:
         return parse_settings(context, password_lookup=password_lookup)

@@ -82,7 +82,7 @@ def test_the_script_resolves_stored_keys_with_the_store_api_of_the_facts(release
     assert (facts.module, facts.function) == ("cmk.utils.password_store", "extract")
     _store_module(str(tmp_path), {"ilert_prod": " stored-key-1 "}, facts.unknown_id)
     probe = (
-        "from cmk_ilert.password_store import site_lookup\n"
+        "from cmk_ilert.checkmk.password_store import site_lookup\n"
         "print(repr(site_lookup('ilert_prod')), repr(site_lookup('missing')))\n"
     )
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), os.path.join(REPO, "src")]))

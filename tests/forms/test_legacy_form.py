@@ -11,7 +11,7 @@ from doubles import _legacy_core as core
 from doubles import legacy_form
 from expect import CONTRACT_DEFAULTS, CONTRACT_KEYS
 
-from cmk_ilert import params
+from cmk_ilert.checkmk import params
 
 TEMPLATE_DEFAULTS = {
     "ilert_summary_host": params.DEFAULT_SUMMARY_HOST,

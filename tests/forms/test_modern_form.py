@@ -8,7 +8,7 @@ from doubles import formspec_visitor as fv
 from doubles import legacy_form, modern_form
 from expect import CONTRACT_DEFAULTS, CONTRACT_KEYS
 
-from cmk_ilert import params
+from cmk_ilert.checkmk import params
 
 
 @pytest.fixture(scope="module")

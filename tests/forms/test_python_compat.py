@@ -21,7 +21,7 @@ import pytest
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SITE_CODE = sorted(
     [os.path.join(REPO, "notifications", "cmk_ilert"), os.path.join(REPO, "web", "plugins", "wato", "cmk_ilert.py")]
-    + glob.glob(os.path.join(REPO, "src", "cmk_ilert", "*.py"))
+    + glob.glob(os.path.join(REPO, "src", "cmk_ilert", "**", "*.py"), recursive=True)
     + glob.glob(os.path.join(REPO, "cmk_addons_plugins", "cmk_ilert", "rulesets", "*.py"))
 )
 
@@ -115,7 +115,8 @@ def test_the_list_of_files_covers_runtime_and_both_forms():
     names = {os.path.relpath(path, REPO) for path in SITE_CODE}
     assert "notifications/cmk_ilert" in names and "web/plugins/wato/cmk_ilert.py" in names
     assert "cmk_addons_plugins/cmk_ilert/rulesets/cmk_ilert.py" in names
-    assert "src/cmk_ilert/params.py" in names and len(names) > 20
+    assert "src/cmk_ilert/checkmk/params.py" in names and "src/cmk_ilert/notify/run.py" in names
+    assert len(names) > 40
 
 
 def test_compiles_with_the_newest_interpreter_warnings_as_errors():

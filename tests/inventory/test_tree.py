@@ -13,8 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cmk_ilert import inventory
-from cmk_ilert.mapping import MAX_DETAILS, Event
+from cmk_ilert.ilert.event import Event
+from cmk_ilert.notify import inventory
+from cmk_ilert.notify.mapping import MAX_DETAILS
 from tests.inventory import trees
 
 

@@ -43,7 +43,7 @@ def make_source_tree(root: Path, version: str = "1.2.3", crlf: bool = False) -> 
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(text.replace("\n", newline).encode("utf-8"))
 
-    write("notifications/cmk_ilert", SCRIPT_HEAD + "from cmk_ilert.cli import main\nmain()\n")
+    write("notifications/cmk_ilert", SCRIPT_HEAD + "from cmk_ilert.admin.cli import main\nmain()\n")
     write("src/cmk_ilert/__init__.py", f'"""cmk_ilert."""\n__version__ = "{version}"\n')
     write("src/cmk_ilert/__main__.py", "print('cli')\n")
     write("src/cmk_ilert/outbox/store.py", "STORE = 1\n")

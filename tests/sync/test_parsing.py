@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cmk_ilert import sync_state
-from cmk_ilert.ilert_alerts import iso, parse_alert
+from cmk_ilert.ilert.alerts import iso, parse_alert
+from cmk_ilert.sync import state as sync_state
 
 BASE = {"id": 7, "status": "ACCEPTED", "alertKey": "cmk/mysite/web01", "reportTime": "2026-11-30T10:00:00.000Z",
         "alertSource": {"id": 1001}}

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cmk_ilert.cli import CRON_LINE
+from cmk_ilert.admin.cli import CRON_LINE
 from tests.support.site import RECORDED_OUTPUT, REPO
 from tools.demo import KEYS
 

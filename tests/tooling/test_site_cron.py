@@ -19,7 +19,7 @@ from typing import Dict, List, Mapping, Sequence
 
 import pytest
 
-from cmk_ilert.cli import CRON_LINE
+from cmk_ilert.admin.cli import CRON_LINE
 from mkp.build import build
 from mkp.site_install import InstallRefusedError, install
 from tests.support.contexts import api_params, host, service

@@ -1,0 +1,260 @@
+"""Command line: ``python3 -m cmk_ilert <command>``.
+
+notify     what the notification script runs (``--bulk`` reads stdin)
+flush      deliver what is due from the outbox (site cron; ``--now`` for admins)
+status     pending events per alert key, dead letters; exit code for a local check
+dry-run    print the request a context would produce, key redacted
+test       send one test alert and its resolve to a real key
+heartbeat  ping an iLert heartbeat URL (site cron), at most once a minute
+sync       mirror what responders do in iLert into Checkmk (site cron; docs/sync.md)
+
+Each command imports its own subsystem when it runs (the ``# lazy: per command``
+imports): the site cron starts ``flush`` every minute and the local check
+``status``, neither should pay for ``sync`` or the notification pipeline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Dict, List, Mapping, Optional
+
+from .. import __version__
+from ..base.errors import EXIT_OK, EXIT_PERMANENT, EXIT_TEMPORARY, CmkIlertError, ContextError, where
+from ..base.output import Printer, silence
+
+#: The site cron line (docs/site-cron.md): the installed notification script runs the command, under
+#: the site's own Python, found through $OMD_ROOT, which every site crontab sets.
+CRON_LINE = ("* * * * * $OMD_ROOT/bin/python3 $OMD_ROOT/local/share/check_mk/notifications/cmk_ilert "
+             "flush --quiet >>$OMD_ROOT/var/log/cmk_ilert.log 2>&1")
+
+
+def _seconds(text: str) -> float:
+    """A finite, non-negative number of seconds (at most a day)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("not a number of seconds: %r" % text[:40]) from None
+    if not (0 <= value <= 86400):
+        raise argparse.ArgumentTypeError("must be between 0 and 86400 seconds")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python3 -m cmk_ilert",
+        description="Checkmk notifications to iLert (cmk_ilert %s)." % __version__,
+        epilog="Run '<command> --help' for the options of a command.",
+    )
+    parser.add_argument("--version", action="version", version="cmk_ilert %s" % __version__)
+    sub = parser.add_subparsers(dest="command", metavar="command")
+
+    p = sub.add_parser("notify", help="run as the notification script (reads NOTIFY_* or, with --bulk, stdin)",
+                       description="Deliver the notification in the NOTIFY_* environment, or with --bulk the "
+                                   "notifications on stdin, exactly as Checkmk's notification script does.")
+    p.add_argument("--bulk", action="store_true", help="read a bulk notification from stdin")
+
+    p = sub.add_parser("flush", help="deliver queued events that are due (for the site cron)",
+                       description="Deliver queued events whose retry time has come, oldest first per alert key, "
+                                   "within the rate limit. Meant for the site cron, as the line " + CRON_LINE
+                                   + " in ~/etc/cron.d/cmk_ilert, then: omd reload crontab (docs/site-cron.md).")
+    p.add_argument("--now", action="store_true",
+                   help="ignore retry backoff and 429 pauses (after an outage is over)")
+    p.add_argument("--max-time", type=_seconds, default=50.0, metavar="SECONDS",
+                   help="stop after this many seconds (default 50, below the cron interval)")
+    p.add_argument("--quiet", action="store_true", help="print only delivered and rejected events")
+
+    p = sub.add_parser("status", help="show the outbox: pending per alert key, dead letters",
+                       description="Summarise the outbox. Exit code 0 OK, 1 events waiting longer than --warn, "
+                                   "2 dead letters or events waiting longer than --crit, 3 no outbox; "
+                                   "--local-check prints one line in Checkmk's local check format "
+                                   "(agent side: docs/site-cron.md).")
+    p.add_argument("--warn", type=_seconds, default=300.0, metavar="SECONDS", help="default 300")
+    p.add_argument("--crit", type=_seconds, default=3600.0, metavar="SECONDS", help="default 3600")
+    p.add_argument("--local-check", action="store_true", help="print a Checkmk local check line")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = sub.add_parser("dry-run", help="print the request a notification would send (key redacted)",
+                       description="Build the iLert request for a context without sending it. The context comes "
+                                   "from NOTIFY_* variables, or from FILE (JSON object or KEY=value lines, with "
+                                   "or without the NOTIFY_ prefix).")
+    p.add_argument("file", nargs="?", help="context file; '-' for stdin; default: the environment")
+
+    p = sub.add_parser("test", help="send one test alert and its resolve to a real key",
+                       description="Open and resolve a test alert in iLert. The key is read from --key-file, "
+                                   "the password store (--store-id), $ILERT_API_KEY, or a prompt; never from "
+                                   "the command line, where other users could see it.")
+    p.add_argument("--key-file", metavar="FILE", help="file holding the integration key")
+    p.add_argument("--store-id", metavar="ID", help="Checkmk password store id of the key")
+    p.add_argument("--source-type", choices=("checkmk", "api"), default="checkmk")
+    p.add_argument("--url", default="https://api.ilert.com", help="iLert base URL")
+    p.add_argument("--proxy", default=None, help="FROM_ENVIRONMENT (default), NO_PROXY or a proxy URL")
+    p.add_argument("--ignore-ssl", action="store_true")
+    p.add_argument("--timeout", type=_seconds, default=10.0)
+    p.add_argument("--no-resolve", action="store_true", help="leave the test alert open")
+
+    p = sub.add_parser("heartbeat", help="ping an iLert heartbeat URL (for the site cron)",
+                       description="Ping an iLert heartbeat monitor, at most once per --min-interval, and only "
+                                   "while the outbox is healthy, so iLert alerts when this site can no longer "
+                                   "notify. The URL holds a key: it is never printed.")
+    p.add_argument("url", nargs="?", help="heartbeat URL (visible in 'ps': prefer --url-file or $ILERT_HEARTBEAT_URL)")
+    p.add_argument("--url-file", metavar="FILE", help="file holding the heartbeat URL")
+    p.add_argument("--min-interval", type=_seconds, default=60.0, metavar="SECONDS")
+    p.add_argument("--max-pending-age", type=_seconds, default=900.0, metavar="SECONDS",
+                   help="skip the ping while an event waits longer than this (default 900)")
+    p.add_argument("--timeout", type=_seconds, default=10.0)
+
+    p = sub.add_parser("sync", help="acknowledge/comment in Checkmk what responders did in iLert (site cron)",
+                       description="Read this site's alerts from iLert's REST API with a user API key and "
+                                   "acknowledge in Checkmk what a responder accepted, or comment what a responder "
+                                   "resolved while Checkmk still shows the problem. For the site cron; see "
+                                   "docs/sync.md.")
+    from ..sync.run import add_arguments  # lazy: per command
+
+    add_arguments(p)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None, environ: Optional[Mapping[str, str]] = None) -> int:
+    env = os.environ if environ is None else environ
+    printer = Printer()
+    try:
+        args = build_parser().parse_args(argv)
+        if not args.command:
+            build_parser().print_help()
+            return _flushed(EXIT_OK)
+    except SystemExit as exc:  # --help, --version, usage errors
+        return _flushed(int(exc.code or 0) if isinstance(exc.code, int) or exc.code is None else EXIT_PERMANENT)
+    except (OSError, ValueError):  # argparse writing into a closed stdout or a broken pipe
+        return _flushed(EXIT_OK)
+    # dry-run keeps stdout for the JSON document: its messages go to stderr
+    errors = Printer(sys.stderr) if args.command == "dry-run" else printer
+    if args.command != "notify":  # notify has its own, below Checkmk's 60 s
+        from ..notify.script import start_watchdog  # lazy: per command
+
+        limit = _hard_limit(args)
+        start_watchdog(limit, "%s stopped after %ds: every command is bounded in time" % (args.command, limit),
+                       EXIT_TEMPORARY)
+    try:
+        if args.command == "notify":
+            from ..notify.script import main as script_main  # lazy: per command
+
+            return script_main(["--bulk"] if args.bulk else [], env)
+        if args.command == "flush":
+            from ..outbox.flush import deliver_due  # lazy: per command
+
+            return deliver_due(env, printer, args.max_time, force=args.now, quiet=args.quiet)
+        if args.command == "status":
+            from .status import run_status  # lazy: per command
+
+            return run_status(env, printer, args.warn, args.crit, args.local_check, args.json)
+        if args.command == "dry-run":
+            return _dry_run(args.file, env, printer, errors)
+        if args.command == "test":
+            from .selftest import run_test  # lazy: per command
+
+            return run_test(args, env, printer)
+        if args.command == "heartbeat":
+            from .heartbeat import run_heartbeat  # lazy: per command
+
+            return run_heartbeat(args, env, printer)
+        if args.command == "sync":
+            from ..sync.run import run_sync  # lazy: per command
+
+            return run_sync(args, env, printer)
+    except CmkIlertError as exc:
+        errors.line("error: %s" % exc)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return EXIT_TEMPORARY
+    except Exception as exc:  # noqa: BLE001
+        errors.line("internal error: %s at %s" % (type(exc).__name__, where(exc)))
+        return EXIT_PERMANENT
+    return EXIT_PERMANENT
+
+
+def _flushed(code: int) -> int:
+    """Flush what argparse wrote (--help, --version) here, not at interpreter exit, where a
+    closed stdout or a broken pipe would print "Exception ignored ..."; then ``code``."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            silence(stream)
+    return code
+
+
+def _hard_limit(args: argparse.Namespace) -> float:
+    """The last-resort bound of a command; its own logic ends well before."""
+    if args.command in ("flush", "sync"):
+        return max(1.0, min(float(args.max_time), 3600.0)) + 10.0
+    if args.command in ("heartbeat", "test"):
+        return 2 * max(1.0, min(float(args.timeout), 50.0)) + 10.0
+    return 60.0
+
+
+def read_context_file(path: str) -> Dict[str, str]:
+    try:
+        if path == "-":
+            text = sys.stdin.read()
+        else:
+            with open(path, "r", encoding="utf-8") as handle:
+                text = handle.read()
+    except OSError as exc:
+        raise ContextError("cannot read %s (%s)" % (path, type(exc).__name__)) from None
+    values: Dict[str, str] = {}
+    stripped = text.lstrip()
+    if stripped.startswith("{"):
+        try:
+            loaded = json.loads(text)
+        except ValueError:
+            raise ContextError("%s is not valid JSON" % path) from None
+        values = {str(k): str(v) for k, v in loaded.items()}
+    else:
+        for line in text.splitlines():
+            key, sep, value = line.partition("=")
+            if sep and key.strip() and not key.lstrip().startswith("#"):
+                values[key.strip()] = value
+    return {(k[7:] if k.startswith("NOTIFY_") else k): v for k, v in values.items()}
+
+
+def _dry_run(path: Optional[str], env: Mapping[str, str], printer: Printer, errors: Printer) -> int:
+    """The request(s) as JSON on stdout (one document, or a list for a notification
+    that maps to two events); everything else on stderr."""
+    from ..checkmk.context import NotificationContext, from_environ  # lazy: dry-run only
+    from ..checkmk.params import parse_settings  # lazy: dry-run only
+    from ..ilert.wire import build  # lazy: dry-run only
+    from ..notify.mapping import Ignored, map_notification  # lazy: dry-run only
+
+    ctx = NotificationContext(read_context_file(path)) if path else from_environ(env)
+    values = dict(ctx.values)
+    if env.get("OMD_SITE") and not values.get("OMD_SITE"):
+        values["OMD_SITE"] = env["OMD_SITE"]  # as the notification run does
+    placeholder = False
+    if not any(k.startswith("PARAMETER_ILERT_API_KEY") for k in values):
+        values["PARAMETER_ILERT_API_KEY"] = "dry-run-placeholder-key"
+        placeholder = True
+    settings = parse_settings(values)
+    printer.add_secrets(settings.secrets())
+    ctx = NotificationContext(values)
+    mapped = map_notification(ctx, settings)
+    if isinstance(mapped, Ignored):
+        errors.line("%s %s: ignored (%s); nothing would be sent" % (mapped.notification_type, mapped.alert_key,
+                                                                  mapped.reason))
+        return EXIT_OK
+    documents = []
+    for event in mapped:
+        request = build(event, ctx, settings)
+        url, body = request.final(settings.api_key.reveal())
+        headers = {"Content-Type": "application/json", "User-Agent": "cmk_ilert/" + __version__}
+        headers.update(request.headers())
+        document: Dict[str, object] = {"method": "POST", "url": url, "body": body, "headers": headers}
+        if placeholder:
+            document["note"] = "no ilert_api_key in the context: a placeholder key was used"
+        documents.append(document)
+    printer.raw(json.dumps(documents[0] if len(documents) == 1 else documents, indent=2, ensure_ascii=False,
+                           sort_keys=True))
+    return EXIT_OK

@@ -1,0 +1,134 @@
+"""Pure text helpers: ``$MACRO$`` templates and output clean-up for iLert.
+
+Checkmk hands plugin output over with a literal backslash-n between the lines
+of long output, may carry HTML and state markers ``(!)``/``(!!)``, and a Nagios
+core leaves unresolved ``$SERVICE...$`` macros in host notifications. Everything here is a pure function of its input.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Mapping
+
+_MACRO = re.compile(r"\$([A-Z][A-Z0-9_]*)\$")
+_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>")
+_BLANK_RUNS = re.compile(r"\n{3,}")
+_GROUP = re.compile(r"\(([^()]*)\)")
+_MARKERS = (("(!!)", "[CRIT]"), ("(!)", "[WARN]"), ("(?)", "[UNKN]"), ("(.)", "[OK]"))
+ELLIPSIS = "\u2026"
+#: Control characters except newline and tab, deleted by ``clean``.
+_CONTROL = dict.fromkeys(c for c in range(32) if c not in (9, 10))
+#: A template is configuration, not data: longer ones are cut before anything runs on them.
+MAX_TEMPLATE = 8192
+#: What a substituted value is cut to when the caller gives no tighter limit.
+MAX_VALUE = 65536
+_GAP = "\x00"  # stands for a macro that came out empty while a line is tidied
+_SEPARATORS = frozenset(" \t-:|,;/" + _GAP)
+
+
+def render(template: str, context: Mapping[str, str], value_limit: int = MAX_VALUE) -> str:
+    """Replace ``$KEY$`` by the context value; unknown macros become ''.
+
+    A template line whose macros all came out empty is dropped, and brackets or
+    separators left empty by missing values vanish, so that a test notification
+    without an address reads "Host: web01", not "Host: web01 (, )", and an empty
+    output leaves no trailing " -". That tidying runs on the (bounded) template
+    line *before* the values are put in, so its cost never depends on the values;
+    each value is cut to ``value_limit`` first, so one huge output can neither
+    crowd the other lines out of a bounded text nor slow anything down.
+    """
+    lines = []
+    for line in decode_newlines(bound(template, MAX_TEMPLATE)).split("\n"):
+        names = _MACRO.findall(line)
+        if not names:
+            lines.append(line)
+            continue
+        if not any(context.get(name, "").strip() for name in names):
+            continue
+        skeleton = _MACRO.sub(lambda m: m.group(0) if context.get(m.group(1), "").strip() else _GAP, line)
+        if _GAP in skeleton:
+            skeleton = _tidy(skeleton)
+        lines.append(_MACRO.sub(lambda m: bound(context.get(m.group(1), ""), value_limit), skeleton))
+    return "\n".join(lines)
+
+
+def _tidy(line: str) -> str:
+    """Remove the gaps (empty macros) of a template line with the brackets and
+    separators they leave behind. Linear in the line's length: one pass over the
+    bracket groups (no nesting in the pattern), one pass over separator runs."""
+    line = _GROUP.sub(_tidy_group, line)
+    out = []
+    n = len(line)
+    i = 0
+    while i < n:
+        if line[i] not in _SEPARATORS:
+            j = i
+            while j < n and line[j] not in _SEPARATORS:
+                j += 1
+            out.append(line[i:j])
+            i = j
+            continue
+        j = i
+        while j < n and line[j] in _SEPARATORS:
+            j += 1
+        run = line[i:j]
+        if _GAP not in run:
+            out.append(run)
+        elif i > 0 and j < n:  # in the middle: keep what stood before the first gap
+            before = run.split(_GAP, 1)[0]
+            out.append(before if before.strip() else " ")
+        elif i > 0 and j == n:
+            pass  # at the end: the separator led to nothing
+        i = j
+    return "".join(out).replace(_GAP, "")
+
+
+def _tidy_group(match: "re.Match[str]") -> str:
+    parts = [p.replace(_GAP, "").strip() for p in match.group(1).split(",")]
+    parts = [p for p in parts if p]
+    if not parts:
+        return _GAP  # the bracket vanishes with the space before it
+    return "(" + ", ".join(parts) + ")"
+
+
+def decode_newlines(text: str) -> str:
+    """Checkmk's literal ``\\n`` (backslash + n) -> a real newline."""
+    return text.replace("\\n", "\n") if "\\n" in text else text
+
+
+def clean(text: str) -> str:
+    """Readable plain text: newlines decoded, HTML tags and leftover macros removed,
+    state markers spelled out, control characters dropped."""
+    text = decode_newlines(text)
+    if "$" in text:
+        text = _MACRO.sub("", text)
+    if "<" in text:
+        text = _TAG.sub("", text)
+    if "&" in text:
+        import html  # lazy: rarely needed; keep it off the hot path
+
+        text = html.unescape(text)
+    if "(" in text:
+        for marker, word in _MARKERS:
+            text = text.replace(marker, word)
+    return text.translate(_CONTROL)
+
+
+def one_line(text: str) -> str:
+    return " ".join(clean(text).split())
+
+
+def paragraphs(text: str) -> str:
+    lines = [" ".join(line.split()) for line in clean(text).split("\n")]
+    return _BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip()
+
+
+def bound(text: str, limit: int) -> str:
+    """At most ``limit`` characters, marking a cut with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    return text[: max(0, limit - 1)].rstrip() + ELLIPSIS
+
+
+def is_unresolved_macro(value: str) -> bool:
+    return bool(value) and _MACRO.fullmatch(value.strip()) is not None

@@ -1,0 +1,94 @@
+"""One notification's events made ready for the outbox: the entry each event is
+queued as (request, transport settings, key reference, order), its identity for
+dedup and its group (endpoint + alert key) for order.
+
+Pure apart from the clock and, for rules with ``inventory_facts``, the lazy
+inventory lookup (``inventory.enrich``).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any, Dict, List, Optional, Tuple
+
+from ..base.digest import sha256
+from ..checkmk.context import NotificationContext
+from ..checkmk.params import Settings
+from ..ilert.event import Event
+from ..ilert.wire import build
+from ..outbox.keyindex import Target
+from .identity import endpoint_fingerprint, event_identity, group_of, rate_key
+from .mapping import Ignored, map_notification
+
+
+class Prepared:
+    """One event ready to be queued: outbox data plus its names."""
+
+    __slots__ = ("identity", "group", "data", "label", "target")
+
+    def __init__(self, identity: str, group: str, data: Dict[str, Any], target: Target) -> None:
+        self.identity = identity
+        self.group = group
+        self.data = data
+        self.label = "%s %s" % (data["event_type"], data["alert_key"])
+        self.target = target
+
+
+def prepare(ctx: NotificationContext, settings: Settings, n: int) -> Tuple[List[Prepared], Optional[Ignored]]:
+    mapped = map_notification(ctx, settings)
+    if isinstance(mapped, Ignored):
+        return [], mapped
+    return [_prepared(ctx, settings, event, n, part) for part, event in enumerate(mapped)], None
+
+
+def _prepared(ctx: NotificationContext, settings: Settings, event: Event, n: int, part: int) -> Prepared:
+    if settings.inventory_facts and settings.source_type == "api" and event.event_type == "ALERT":
+        from .inventory import enrich  # lazy: only such rules pay for the import
+
+        event = enrich(event, os.environ.get("OMD_ROOT") or ctx.get("OMD_ROOT"), ctx.get("HOSTNAME"))
+    request = build(event, ctx, settings)
+    endpoint = endpoint_fingerprint(settings)
+    now = time.time()
+    order = microtime(ctx, int(now * 1e6))
+    key_ref = {"store": settings.api_key_store_id} if settings.api_key_store_id else \
+        {"value": settings.api_key.reveal()}
+    data: Dict[str, Any] = {
+        "v": 2,
+        "seq": "%020d-%020d-%08d-%06d-%02d" % (order, time.time_ns(), os.getpid(), n, part),
+        "created": now,
+        "event_type": event.event_type,
+        "notification_type": event.notification_type,
+        "alert_key": event.alert_key,
+        "summary": event.summary,
+        "endpoint": request.kind,
+        "api_url": settings.api_url,
+        "key_hint": request.key_hint,
+        "key": key_ref,
+        "rate_key": rate_key(settings),
+        "rate_limit": settings.rate_limit,
+        "coalesce": settings.coalesce,
+        "request": {"url": request.url, "body": request.body, "key_in": request.key_in},
+        "transport": {
+            "timeout": settings.timeout,
+            "verify": not settings.ignore_ssl,
+            "proxy_mode": settings.proxy.mode,
+            "proxy_url": settings.proxy.url.reveal() if settings.proxy.url is not None else None,
+        },
+        "attempts": 0,
+        "next_attempt": 0.0,
+    }
+    identity = event_identity(endpoint, ctx.values)
+    if part:
+        identity = sha256(("%s/%d" % (identity, part)).encode()).hexdigest()[:32]
+    target = Target(event.alert_key, ctx.get("OMD_SITE"), ctx.get("HOSTNAME"),
+                    ctx.get("SERVICEDESC") if ctx.is_service else "")
+    return Prepared(identity, group_of(endpoint, event.alert_key), data, target)
+
+
+def microtime(ctx: NotificationContext, default: int) -> int:
+    """The notification's time in microseconds: ASCII digits only (``str.isdigit``
+    alone accepts '²'), at most 20 of them (Python 3.11+ refuses to convert a
+    5000-digit number, and no clock needs more)."""
+    raw = ctx.get("MICROTIME").strip()
+    return int(raw) if 0 < len(raw) <= 20 and raw.isascii() and raw.isdigit() else default
