@@ -14,11 +14,13 @@ python_problem = $(shell command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHO
 Python 3.10+ with venv; run e.g. make PYTHON=python3.11 setup"; exit 0; }; $(PYTHON) tools/check_python.py $(PYTHON))
 
 ## The dev venv: the pinned tools, and the checkout's src/ importable (`.venv/bin/python -m cmk_ilert`).
-$(VENV)/.ready: requirements-dev.txt tools/link_checkout.py
+## Beside it the simulated site's Python (.cache/site-python: requests only, never the checkout).
+$(VENV)/.ready: requirements-dev.txt tools/link_checkout.py tools/site_python.py
 	$(if $(python_problem),$(error $(python_problem)))
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	$(PY) tools/link_checkout.py
+	$(PY) tools/site_python.py
 	touch $@
 
 setup: $(VENV)/.ready
@@ -48,6 +50,7 @@ matrix: setup
 lint: setup
 	$(PY) -m ruff check src notifications mkp tools bench tests web cmk_addons_plugins standin
 	$(PY) -m mypy
+	$(VENV)/bin/lint-imports
 	/bin/sh tools/check_py38_syntax.sh
 
 mkp: setup

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Tuple
 
 from .contexts import KEY, Contexts, notify_env
-from .sites import Package, Site, check, peak_rss_kb, timed
+from .sites import SITE_PYTHON, Package, Site, check, peak_rss_kb, timed
 from .standin import StandInProcess, accepted
 
 
@@ -26,7 +26,7 @@ def _ms(seconds: float) -> float:
 
 def compile_site(site: Site) -> None:
     """Write the .pyc files a site's first run would write (see sites.py)."""
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(site.root / "local" / "lib" / "python3")],
+    subprocess.run([SITE_PYTHON, "-m", "compileall", "-q", str(site.root / "local" / "lib" / "python3")],
                    check=True, capture_output=True)
 
 
@@ -296,10 +296,10 @@ def measure_imports(package: Package, standin: StandInProcess, runs: int) -> Imp
     ours: List[List[ImportLine]] = []
     floor: List[List[ImportLine]] = []
     for _ in range(runs):
-        run = check(timed([sys.executable, "-X", "importtime", *site.notify_argv()[1:]],
+        run = check(timed([SITE_PYTHON, "-X", "importtime", *site.notify_argv()[1:]],
                           site.env(notify_env(ctxs.one()))), "single notification (importtime)")
         ours.append(parse_importtime(run.stderr))
-        run = check(timed([sys.executable, "-X", "importtime", *site.floor_argv()[1:]],
+        run = check(timed([SITE_PYTHON, "-X", "importtime", *site.floor_argv()[1:]],
                           site.env(notify_env(ctxs.one()))), "floor script (importtime)")
         floor.append(parse_importtime(run.stderr))
     return Imports(_profile(ours), _profile(floor))

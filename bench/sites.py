@@ -30,6 +30,11 @@ if str(REPO) not in sys.path:
 from mkp.build import build  # noqa: E402
 from mkp.site_install import InstallRefusedError, install  # noqa: E402
 
+#: The site's Python (tools/site_python.py: requests only, never the checkout); the dev
+#: interpreter where ``make setup`` has not made it.
+_SITE_PYTHON = REPO / ".cache" / "site-python" / "bin" / "python"
+SITE_PYTHON = str(_SITE_PYTHON) if _SITE_PYTHON.exists() else sys.executable
+
 FLOOR = Path(__file__).resolve().parent / "floor.py"
 RSS_WRAPPER = Path(__file__).resolve().parent / "rss.py"
 SCRIPT_IN_SITE = Path("local", "share", "check_mk", "notifications", "cmk_ilert")
@@ -93,13 +98,13 @@ class Site:
         return env
 
     def notify_argv(self, bulk: bool = False) -> List[str]:
-        return [sys.executable, str(self.script)] + (["--bulk"] if bulk else [])
+        return [SITE_PYTHON, str(self.script)] + (["--bulk"] if bulk else [])
 
     def floor_argv(self) -> List[str]:
-        return [sys.executable, str(FLOOR)]
+        return [SITE_PYTHON, str(FLOOR)]
 
     def cli_argv(self, *args: str) -> List[str]:
-        return [sys.executable, "-m", "cmk_ilert", *args]
+        return [SITE_PYTHON, "-m", "cmk_ilert", *args]
 
 
 def timed(argv: Sequence[str], env: Mapping[str, str], stdin: Optional[bytes] = None,

@@ -38,6 +38,7 @@ from cmk_ilert.admin.cli import CRON_LINE  # noqa: E402
 from ilert_standin import StandInClient  # noqa: E402
 from mkp.build import build  # noqa: E402
 from mkp.site_install import InstallRefusedError, install  # noqa: E402
+from tools.site_python import PYTHON as SITE_PYTHON  # noqa: E402
 
 SITE = "demo"
 SCRIPT = "local/share/check_mk/notifications/cmk_ilert"
@@ -354,9 +355,9 @@ class Demo:
         self.ilert = StandInClient(url)
         self.failures: List[str] = []
         self.number = 0
-        python = root / "bin" / "python3"  # the site's Python; here a stand-in for it: the dev venv's
+        python = root / "bin" / "python3"  # the site's Python; here the simulated one (tools/site_python.py)
         python.parent.mkdir(parents=True, exist_ok=True)
-        python.write_text("#!/bin/sh\nCMK_ILERT_SITE_PYTHON=1 exec %s \"$@\"\n" % sys.executable)
+        python.write_text("#!/bin/sh\nexec %s \"$@\"\n" % SITE_PYTHON)
         python.chmod(0o755)
 
     # -- the environments -----------------------------------------------------------------------------------------
@@ -402,7 +403,7 @@ class Demo:
         script = str(self.root / SCRIPT)
         if step.context is not None:
             ctx = dict(self.full_context(step.context), **params)
-            proc = subprocess.run([sys.executable, script], env=self.notify_env({"NOTIFY_" + k: v for k, v in
+            proc = subprocess.run([str(SITE_PYTHON), script], env=self.notify_env({"NOTIFY_" + k: v for k, v in
                                                                                   ctx.items()}),
                                   capture_output=True, text=True)
             return proc.returncode, (proc.stdout + proc.stderr).splitlines()
@@ -411,7 +412,7 @@ class Demo:
                 return "".join("%s=%s\n" % (k, v.replace("\n", "\x01")) for k, v in values.items())
 
             stdin = block(params) + "".join("\n" + block(dict(self.full_context(c), **params)) for c in step.bulk)
-            proc = subprocess.run([sys.executable, script, "--bulk"], input=stdin, env=self.notify_env(),
+            proc = subprocess.run([str(SITE_PYTHON), script, "--bulk"], input=stdin, env=self.notify_env(),
                                   capture_output=True, text=True)
             return proc.returncode, (proc.stdout + proc.stderr).splitlines()
         log = self.root / CRON_LOG

@@ -3,8 +3,9 @@
 ``FakeSite`` is a temporary ``$OMD_ROOT``. ``run()`` starts the real script in a
 subprocess with Checkmk's environment (``NOTIFY_*`` variables, or ``--bulk``
 with the stdin block format), under the interpreter named by
-``$CMK_ILERT_TEST_PYTHON`` (default: this one), so the same tests run on every
-site Python of the compatibility matrix. Every output is recorded for the
+``$CMK_ILERT_TEST_PYTHON`` (default: the simulated site's Python that ``make setup``
+makes, ``.cache/site-python``: requests only, never the checkout), so the same tests
+run on every site Python of the compatibility matrix. Every output is recorded for the
 session-wide secret scan.
 """
 
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence
@@ -35,8 +35,17 @@ RECORDED_OUTPUT: List[str] = []
 SITE_ROOTS: List[Path] = []
 
 
+#: The simulated site's Python (tools/site_python.py): a site never sees the dev venv.
+SITE_PYTHON = REPO / ".cache" / "site-python" / "bin" / "python"
+
+
 def runtime_python() -> str:
-    return os.environ.get("CMK_ILERT_TEST_PYTHON") or sys.executable
+    explicit = os.environ.get("CMK_ILERT_TEST_PYTHON")
+    if explicit:
+        return explicit
+    if not SITE_PYTHON.exists():
+        raise RuntimeError("no simulated site Python at %s: run 'make setup' (tools/site_python.py)" % SITE_PYTHON)
+    return str(SITE_PYTHON)
 
 
 @dataclass

@@ -48,20 +48,32 @@ def test_this_python_passes_the_check() -> None:
     assert (proc.returncode, proc.stdout) == (0, "")
 
 
-def test_the_cli_runs_from_the_dev_venv_without_pythonpath(tmp_path: Path) -> None:
-    """``make setup`` links src/ into .venv: ``python -m cmk_ilert`` works from anywhere."""
+def test_the_cli_runs_from_the_dev_venv_anywhere_a_site_included(tmp_path: Path) -> None:
+    """``make setup`` links src/ into .venv: ``python -m cmk_ilert`` works from anywhere, also where
+    ``OMD_ROOT`` is set (a support engineer running the checkout's CLI on a site)."""
     venv_python = REPO / ".venv" / "bin" / "python"
     if not venv_python.exists():
         pytest.skip("no .venv (make setup) in this checkout")
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
-    proc = subprocess.run([str(venv_python), "-m", "cmk_ilert", "dry-run", "--help"], cwd=str(tmp_path), env=env,
+    for site in ({}, {"OMD_ROOT": str(tmp_path), "OMD_SITE": "prod"}):
+        proc = subprocess.run([str(venv_python), "-m", "cmk_ilert", "dry-run", "--help"], cwd=str(tmp_path),
+                              env=dict(env, **site), capture_output=True, text=True)
+        assert proc.returncode == 0 and "usage: python3 -m cmk_ilert dry-run" in proc.stdout, (site, proc.stderr)
+
+
+def test_the_simulated_site_python_never_sees_the_checkout(tmp_path: Path) -> None:
+    """The tests run the installed script under the site's own Python (tools/site_python.py):
+    requests is there, the checkout is not, so a file the package lacks fails as on a site."""
+    site_python = REPO / ".cache" / "site-python" / "bin" / "python"
+    if not site_python.exists():
+        pytest.skip("no .cache/site-python (make setup) in this checkout")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "OMD_ROOT": str(tmp_path)}
+    proc = subprocess.run([str(site_python), "-c", "import requests; import cmk_ilert"], cwd=str(tmp_path), env=env,
                           capture_output=True, text=True)
-    assert proc.returncode == 0 and "usage: python3 -m cmk_ilert dry-run" in proc.stdout, proc.stderr
-    # a simulated site sees only its own local/lib/python3, never the checkout
-    for hide in ({"OMD_ROOT": str(tmp_path)}, {"CMK_ILERT_SITE_PYTHON": "1"}):
-        proc = subprocess.run([str(venv_python), "-c", "import cmk_ilert"], cwd=str(tmp_path),
-                              env=dict(env, **hide), capture_output=True, text=True)
-        assert proc.returncode == 1 and "No module named 'cmk_ilert'" in proc.stderr, hide
+    assert proc.returncode == 1 and "No module named 'cmk_ilert'" in proc.stderr, proc.stderr
+    proc = subprocess.run([str(site_python), "-c", "import requests, sys; print(requests.__version__, sys.prefix)"],
+                          cwd=str(tmp_path), env=env, capture_output=True, text=True)
+    assert proc.returncode == 0 and str(REPO / ".venv") not in proc.stdout
 
 
 def test_ci_runs_strict() -> None:

@@ -61,11 +61,9 @@ def installed(tmp_path: Path, artifacts: List[Path]) -> FakeSite:
             continue
         accepted.append(path.name)
     assert len(accepted) == 1, accepted
-    python = root / "bin" / "python3"  # the site's Python: here the interpreter under test
-    python.parent.mkdir(parents=True)
-    # (CMK_ILERT_SITE_PYTHON: the dev venv then hides the checkout, as a site's Python never sees it;
-    # tools/link_checkout.py)
-    python.write_text('#!/bin/sh\nCMK_ILERT_SITE_PYTHON=1 exec "%s" "$@"\n' % runtime_python())
+    python = root / "bin" / "python3"  # the site's Python: here the interpreter under test, which never
+    python.parent.mkdir(parents=True)  # sees the checkout (tools/site_python.py, or a matrix environment)
+    python.write_text('#!/bin/sh\nexec "%s" "$@"\n' % runtime_python())
     python.chmod(0o755)
     site = FakeSite(root, site="mysite", use_repo_src=False, script=root / SCRIPT)
     site.lib_dirs.append(root / "local" / "lib" / "python3")
