@@ -5,7 +5,7 @@ Columns and their types follow Checkmk's Livestatus (``Checkmk/checkmk``
 ``livestatus_references.asciidoc``): int columns are numbers, ``comments_with_info`` is "a list
 of all comments ... with id, author and comment" ``[[id, author, comment], ...]``,
 ``comments`` the list of comment ids, ``mk_inventory``/``mk_inventory_gz`` blobs (file
-contents, see ``inventory.py``). A service row also answers ``host_<column>`` for every host
+contents, see ``cmk_ilert/notify/inventory.py``). A service row also answers ``host_<column>`` for every host
 column, as Livestatus joins the host into the services table.
 
 Fixture data is a dict (or a JSON file) ``{"hosts": [...], "services": [...]}``; every row

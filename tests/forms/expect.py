@@ -3,7 +3,7 @@
 ``expected_settings(value)`` reads a parameter dict as saved by either form (legacy valuespec shapes
 or modern FormSpec shapes) and returns the ``Settings`` the script must derive from it. The
 contract tests compare it with ``parse_settings(flatten(value, release))``. Written from the form
-definitions and the contract table, not from ``params.py``. Python 3.8 compatible.
+definitions and the contract table, not from ``checkmk/params.py``. Python 3.8 compatible.
 """
 
 from __future__ import annotations
@@ -141,7 +141,7 @@ def expected_settings(params: Mapping[str, Any]) -> Settings:
         source_type=get("ilert_source_type", defaults["ilert_source_type"]),
         api_url=get("ilert_api_url", defaults["ilert_api_url"]).strip().rstrip("/"),
         priority=get("ilert_priority", defaults["ilert_priority"]),
-        # templates: absent -> Checkmk's built-in defaults (= DEFAULT_* of params.py and of both
+        # templates: absent -> Checkmk's built-in defaults (= DEFAULT_* of checkmk/params.py and of both
         # forms, checked in test_legacy_form / test_modern_form)
         summary_host=get("ilert_summary_host") or DEFAULT_SUMMARY_HOST,
         summary_service=get("ilert_summary_service") or DEFAULT_SUMMARY_SERVICE,
