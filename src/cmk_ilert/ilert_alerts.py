@@ -25,7 +25,7 @@ from urllib.parse import urlencode
 
 from . import __version__
 from .errors import EXIT_PERMANENT, EXIT_TEMPORARY, CmkIlertError
-from .text import bound, one_line
+from .text import bound, one_line, printable
 from .transport import retry_after
 
 MAX_BODY = 8 * 1024 * 1024
@@ -143,7 +143,7 @@ def check(answer: Answer, what: str) -> Any:
         return answer.body
     code = ""
     if isinstance(answer.body, dict):
-        code = " " + bound(one_line(str(answer.body.get("code") or "")), 60)
+        code = " " + printable(one_line(str(answer.body.get("code") or "")), 60)
     code = code.rstrip()
     if status in (401, 403):
         return _raise("HTTP %d%s: the API key was refused for %s; use a user API key that may read alerts"

@@ -85,12 +85,14 @@ class AlertsApi(HostileServer):
         return [p for p in self.paths if p.startswith("/api/alerts?")]
 
 
-def serving(alerts: List[Dict[str, Any]]) -> Callable[[Dict[str, List[str]]], Any]:
-    """The same alerts for every listing, paged by ``start-index`` (a server ignoring filters)."""
+def serving(alerts: List[Dict[str, Any]], honest: bool = False) -> Callable[[Dict[str, List[str]]], Any]:
+    """The same alerts for every listing, paged by ``start-index`` (a server ignoring filters);
+    ``honest``: only those of the ``states`` asked for."""
 
     def listing(query: Dict[str, List[str]]) -> Any:
         start = int(query.get("start-index", ["0"])[0])
-        return alerts[start:start + 100]
+        chosen = [a for a in alerts if not honest or a.get("status") in query.get("states", [])]
+        return chosen[start:start + 100]
 
     return listing
 
@@ -244,7 +246,7 @@ def test_a_malformed_entry_is_skipped_with_one_line(cmk: FakeSite, api: AlertsAp
                                                     responders: Any) -> None:
     bad = entry(7, "cmk/mysite/web01/cpu load", responders=responders)
     del bad["acknowledgedBy"]
-    api.listing = serving([bad, entry(8, "cmk/mysite/db01")])
+    api.listing = serving([bad, entry(8, "cmk/mysite/db01")], honest=True)
     result = sync(cmk, api.url)
     assert result.returncode == 0, result.output
     assert [c["args"][0] for c in settled(live)] == ["db01"]
@@ -260,7 +262,7 @@ def test_deep_nesting_from_ilert_is_temporary(cmk: FakeSite, api: AlertsApi, liv
 
 
 def test_deep_nesting_from_livestatus_is_temporary(cmk: FakeSite, api: AlertsApi, live: LivestatusStandIn) -> None:
-    api.listing = serving([entry(8, "cmk/mysite/db01")])
+    api.listing = serving([entry(8, "cmk/mysite/db01")], honest=True)
     live.always("nested")
     result = sync(cmk, api.url)
     assert result.returncode == 1, result.output
@@ -311,7 +313,7 @@ def test_endless_paging_stays_within_the_request_budget_across_runs(cmk: FakeSit
                                              ("truncate", "closed the connection early")])
 def test_livestatus_closing_early_is_said_as_such(cmk: FakeSite, api: AlertsApi, live: LivestatusStandIn,
                                                   fault: str, expected: str) -> None:
-    api.listing = serving([entry(8, "cmk/mysite/db01")])
+    api.listing = serving([entry(8, "cmk/mysite/db01")], honest=True)
     live.always(fault)
     result = sync(cmk, api.url)
     assert result.returncode == 1, result.output
