@@ -14,6 +14,12 @@ Each run (bounded by ``--max-time``, one at a time per site):
 3. for each new transition (alert id + status) asks Livestatus for the object's state first:
    ACCEPTED by a responder + unacknowledged problem -> ``ACKNOWLEDGE_*_PROBLEM``;
    RESOLVED by a responder + still a problem -> ``ADD_*_COMMENT`` (never a fake recovery).
+   Names go into the command exactly; afterwards the object is asked for again (Livestatus
+   answers commands silently), and only an effect that shows is logged and recorded as done.
+
+Every filter a listing asked for (states, sources, from/until) is checked again on each alert
+that comes back; requests stay within a budget per minute across runs, and a listing the budget
+cut short continues next run from the cursor kept in the state (docs/sync.md).
 
 Crash safety: a transition is written to the state file as an *intent* before its command is
 sent and as *done* after. Both commands are guarded by the state query of the next attempt
