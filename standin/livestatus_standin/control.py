@@ -21,7 +21,8 @@ class LivestatusStandIn:
     ``fixtures``: ``{"hosts": [...], "services": [...]}`` or a JSON file. ``inventory_dir``:
     where ``mk_inventory`` files are looked up like Livestatus does
     (``$OMD_ROOT/var/check_mk/inventory``); ``prefer_json`` models the newest lookup
-    (``<host>.json`` first). State (hosts, commands) survives ``stop()``/``start()``."""
+    (``<host>.json`` first); ``dialect`` ``checkmk`` or ``icinga2``: what a command on a
+    non-existent object gets (server.py). State (hosts, commands) survives ``stop()``/``start()``."""
 
     def __init__(
         self,
@@ -29,6 +30,7 @@ class LivestatusStandIn:
         fixtures: Mapping[str, Any] | str | Path | None = None,
         inventory_dir: str | Path | None = None,
         prefer_json: bool = True,
+        dialect: str = "checkmk",
     ) -> None:
         self.path = Path(path)
         check_path(self.path)
@@ -37,6 +39,9 @@ class LivestatusStandIn:
             None if inventory_dir is None else Path(inventory_dir),
             prefer_json,
         )
+        if dialect not in ("checkmk", "icinga2"):
+            raise ValueError(f"unknown Livestatus dialect {dialect!r}")
+        self._control.dialect = dialect
         self._server: LivestatusServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -104,6 +109,12 @@ class LivestatusStandIn:
         parsed = None if spec is None else parse_fault(spec)
         with self._control.lock:
             self._control.default_fault = parsed
+
+    def drop_commands(self, count: int) -> None:
+        """The next ``count`` commands are recorded (``effect`` "dropped") but change nothing:
+        a core that never applies a command it took."""
+        with self._control.lock:
+            self._control.drop = count
 
     # -- data --------------------------------------------------------------------------
     def load(self, fixtures: Mapping[str, Any] | str | Path) -> None:

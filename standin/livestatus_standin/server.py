@@ -8,7 +8,21 @@ Misbehaviour (one-shot FIFO ``inject(...)``, or ``always(...)`` for every query)
 * ``garbage``  answer bytes that are no Livestatus answer (with ``fixed16`` a header that does
                not parse either);
 * ``truncate`` announce the full length in the ``fixed16`` header, send half, close;
-* ``hang``     never answer: hold the connection until the stand-in stops.
+* ``hang``     never answer: hold the connection until the stand-in stops;
+* ``nested``   a well-formed ``fixed16`` header announcing 100,000 nested ``[`` (valid bytes,
+               deeper than any JSON parser's recursion limit).
+
+Commands (``dialect``): ``checkmk`` (default) answers nothing to a ``COMMAND``, whether its
+object exists or not -- a command on a non-existent host or service is silently dropped
+(handbook ``livestatus.asciidoc``, "Setting commands": commands are processed without an
+answer). ``icinga2`` models icinga2's Livestatus feature (``Icinga/icinga2``
+``lib/livestatus/livestatusquery.cpp``, ``LivestatusQuery::Execute`` and ``SendResponse``):
+the lines up to the empty line belong to the command; a command whose object does not exist
+fails with ``452`` and the message, which is written only when the request asked for
+``ResponseHeader: fixed16`` (otherwise nothing is sent). Each command record notes whether the
+client ended it with the empty line (``terminated``: icinga2 logs an error for every command
+without it). ``drop_commands(n)`` makes the next ``n`` commands change nothing at all, as a
+core does with a command it never applies (``effect`` "dropped").
 
 "Socket missing" is ``stop()`` (the socket file is removed) or never ``start()``; "nobody
 listens" is ``stop(remove_socket=False)`` (a stale socket file: connect is refused).
@@ -34,7 +48,8 @@ from .render import fixed16, render
 from .tables import HOST_COLUMNS, SERVICE_COLUMNS, Context
 
 MAX_LINE = 1 << 20
-FAULT_KINDS = ("slow", "close", "garbage", "truncate", "hang")
+FAULT_KINDS = ("slow", "close", "garbage", "truncate", "hang", "nested")
+NESTING = 100_000
 GARBAGE = b"\x00\xff<html>not livestatus</html>\n"
 
 
@@ -68,6 +83,8 @@ class Control:
     default_fault: tuple[str, float] | None = None
     commands: list[dict[str, Any]] = field(default_factory=list)
     queries: list[dict[str, Any]] = field(default_factory=list)
+    dialect: str = "checkmk"
+    drop: int = 0
     stopping: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
@@ -115,36 +132,63 @@ def _rows(control: Control, query: Query) -> tuple[list[str], list[list[Any]]]:
 class Handler(socketserver.StreamRequestHandler):
     server: LivestatusServer
 
-    def _read_request(self) -> list[str] | None:
-        """Lines up to an empty line or EOF; None at EOF before any line."""
-        lines: list[str] = []
+    _pending: bytes | None = None
+
+    def _readline(self) -> bytes:
+        if self._pending is not None:
+            raw, self._pending = self._pending, None
+            return raw
+        return self.rfile.readline(MAX_LINE)
+
+    def _read_headers(self, command: bool = False) -> tuple[list[str], bool]:
+        """The lines after a request's first line up to the empty line, and whether the empty
+        line came (False: the client ended the request with EOF). After a ``COMMAND`` a line
+        that starts another request (``GET``/``COMMAND``) also ends it (the stand-in's
+        leniency, as before the empty line was modelled)."""
+        headers: list[str] = []
         while True:
-            raw = self.rfile.readline(MAX_LINE)
+            raw = self._readline()
             if not raw:
-                return lines or None
+                return headers, False
             line = raw.decode("utf-8", "replace").rstrip("\r\n")
             if not line:
-                if lines:
-                    return lines
-                continue  # blank lines between requests
-            lines.append(line)
-            if line.startswith("COMMAND"):
-                return lines  # a command is one line
+                return headers, True
+            if command and line.startswith(("GET ", "COMMAND")):
+                self._pending = raw
+                return headers, False
+            headers.append(line)
 
     def handle(self) -> None:
         control = self.server.control
         while not control.stopping.is_set():
-            lines = self._read_request()
-            if lines is None:
+            raw = self._readline()
+            if not raw:
                 return
-            if lines[0].startswith("COMMAND"):
-                record = parse_command(lines[0])
-                apply_command(control.site, record)
+            first = raw.decode("utf-8", "replace").rstrip("\r\n")
+            if not first:
+                continue  # blank lines between requests
+            if first.startswith("COMMAND"):
+                headers, terminated = self._read_headers(command=True)
+                record = parse_command(first)
+                record["terminated"] = terminated
+                record["headers"] = headers
+                with control.lock:
+                    dropped = control.drop > 0
+                    control.drop -= 1 if dropped else 0
+                if dropped:
+                    record["effect"] = "dropped"
+                else:
+                    apply_command(control.site, record)
                 with control.changed:
                     control.commands.append(record)
                     control.changed.notify_all()
+                if control.dialect == "icinga2" and "ResponseHeader: fixed16" in headers:
+                    failed = record["effect"].startswith("error")
+                    body = record["effect"].encode("utf-8") if failed else b""
+                    self.wfile.write(fixed16(452 if failed else 200, body) + body)
                 continue  # the connection stays open after a command
-            if not self._answer(lines):
+            rest, _ = self._read_headers()
+            if not self._answer([first] + rest):
                 return
 
     def _answer(self, lines: list[str]) -> bool:
@@ -179,6 +223,10 @@ class Handler(socketserver.StreamRequestHandler):
                 return False
             elif kind == "garbage":
                 self.wfile.write((b"2x0 garbage!!!!\n" if header else b"") + GARBAGE)
+                return False
+            elif kind == "nested":
+                deep = b"[" * NESTING
+                self.wfile.write(fixed16(200, deep) + deep)
                 return False
             elif kind == "truncate":
                 self.wfile.write((fixed16(code, body) if header else b"") + body[: len(body) // 2])

@@ -236,6 +236,34 @@ def test_connection_stays_open_after_a_command(live: LivestatusStandIn) -> None:
     assert found == [["ADD_HOST_COMMENT", ["db01", "0", "me", "hello"], "comment added"]]
 
 
+def test_command_framing_icinga2_answers_and_dropped_commands(tmp_path: Path) -> None:
+    with LivestatusStandIn(tmp_path / "tmp/run/live", FIXTURES, dialect="icinga2") as live:
+        # Checkmk's client: the line and the empty line; without fixed16 icinga2 writes nothing
+        assert lq(live.path, "COMMAND [5] ADD_SVC_COMMENT;web01;Nope;0;me;x") == b""
+        answer = lq(live.path, "COMMAND [5] ADD_SVC_COMMENT;web01;Nope;0;me;x\nResponseHeader: fixed16")
+        assert answer.startswith(b"452") and b"unknown service web01;Nope" in answer
+        assert lq(live.path, "COMMAND [5] ADD_HOST_COMMENT;db01;0;me;x\nResponseHeader: fixed16") \
+            == b"200           0\n"
+        with connect(live.path) as sock:  # the line alone, then EOF: no empty line
+            sock.sendall(b"COMMAND [5] ADD_HOST_COMMENT;db01;0;me;y\n")
+            sock.shutdown(socket.SHUT_WR)
+            read_all(sock)
+        live.drop_commands(1)
+        lq(live.path, "COMMAND [5] ACKNOWLEDGE_SVC_PROBLEM;web01;CPU load;2;1;0;me;z")
+        records = live.wait_commands(5)
+        assert [r["terminated"] for r in records] == [True, True, True, False, True]
+        assert records[-1]["effect"] == "dropped"
+        assert live.service("web01", "CPU load")["acknowledged"] == 0  # type: ignore[index]
+    with pytest.raises(ValueError):
+        LivestatusStandIn(tmp_path / "other", FIXTURES, dialect="naemon")
+
+
+def test_nested_answer(live: LivestatusStandIn) -> None:
+    live.inject("nested")
+    answer = lq(live.path, "GET hosts\nColumns: name\nOutputFormat: json\nResponseHeader: fixed16")
+    assert answer[:16] == b"200      100000\n" and answer[16:] == b"[" * 100000
+
+
 # -- inventory --------------------------------------------------------------------------
 def test_inventory_blobs(tmp_path: Path) -> None:
     inventory = tmp_path / "var/check_mk/inventory"

@@ -132,3 +132,12 @@ def bound(text: str, limit: int) -> str:
 
 def is_unresolved_macro(value: str) -> bool:
     return bool(value) and _MACRO.fullmatch(value.strip()) is not None
+
+
+def printable(text: str, limit: int = 200) -> str:
+    """A value from outside (an alert key, a name iLert or Livestatus sent) fit for one log line:
+    every character that is not printable (control characters such as ESC, C1 codes, bidi
+    overrides, line breaks) becomes ``?``, nothing else changes, and at most ``limit``
+    characters remain (an ellipsis marks a cut). Its cost depends on ``limit`` only."""
+    head = text[: limit + 1]
+    return bound("".join(c if c.isprintable() else "?" for c in head), limit)

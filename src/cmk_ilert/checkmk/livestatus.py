@@ -4,11 +4,17 @@ Queries ask for ``OutputFormat: json`` and ``ResponseHeader: fixed16`` (status c
 length in the first 16 bytes), so an error answer or a cut-off answer is told apart from
 data; commands are one ``COMMAND [<epoch>] NAME;arg;...`` line without an answer (the
 handbook's "Retrieving status data via Livestatus", sections LQL, ResponseHeader and
-Setting commands, ``Checkmk/checkmk-docs`` ``src/onprem/en/livestatus.asciidoc``).
+Setting commands, ``Checkmk/checkmk-docs`` ``src/onprem/en/livestatus.asciidoc``), followed
+by the empty line that ends a request, as Checkmk's own client sends it
+(``Checkmk/checkmk`` ``livestatus/api/python/livestatus.py``, ``SingleSiteConnection.do_command``
+@ 00043f60: ``"COMMAND " + command + "\n"`` with ``command`` ending in ``"\n"``). Object names
+go into a command exactly as Livestatus spells them: a name holding ``;`` or a line break
+cannot be addressed and is refused (``Unaddressable``), never altered.
 
 Every socket operation gets a timeout of at most the time left before ``deadline``
 (``time.monotonic()``); answers are capped. Any failure -- socket missing, refused,
-silent, closed early, garbage -- raises ``LivestatusError`` with a fixed phrase.
+silent, closed without an answer or early, garbage -- raises ``LivestatusError`` with a fixed
+phrase that says which.
 """
 
 from __future__ import annotations
@@ -26,6 +32,15 @@ class LivestatusError(Exception):
     """Livestatus could not answer (a temporary condition for the caller)."""
 
 
+class Unaddressable(ValueError):
+    """An object name that no Livestatus header or command can carry unchanged."""
+
+
+def addressable(name: str) -> bool:
+    """Whether ``name`` fits into a command argument or a filter header exactly as it is."""
+    return not any(c in name for c in ";\n\r")
+
+
 def field(value: str) -> str:
     """A value safe inside a header line or a command argument (no line breaks, no ``;``)."""
     return " ".join(value.replace(";", ",").split())
@@ -36,9 +51,13 @@ def query(path: str, lines: Sequence[str], deadline: float,
     """The rows of a ``GET`` query (``lines``: the request and its headers, no output options)."""
     for line in lines:
         if "\n" in line or "\r" in line:
-            raise ValueError("a Livestatus header cannot span lines")
+            raise Unaddressable("a Livestatus header cannot span lines")
     request = "\n".join(list(lines) + ["OutputFormat: json", "ResponseHeader: fixed16"]) + "\n\n"
     raw = _exchange(path, request.encode("utf-8"), deadline, clock, answer=True)
+    if not raw:
+        raise LivestatusError("Livestatus closed the connection without an answer")
+    if len(raw) < 16 and raw[:3].isdigit():
+        raise LivestatusError("Livestatus closed the connection early (within the response header)")
     if len(raw) < 16 or raw[15:16] != b"\n" or not raw[:3].isdigit():
         raise LivestatusError("Livestatus answered garbage")
     code = int(raw[:3])
@@ -53,19 +72,28 @@ def query(path: str, lines: Sequence[str], deadline: float,
         raise LivestatusError("Livestatus closed the connection early")
     try:
         rows = json.loads(body.decode("utf-8"))
-    except ValueError:
-        raise LivestatusError("Livestatus answered garbage") from None
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
+        raise LivestatusError("Livestatus answered garbage (not JSON, or nested too deeply)") from None
     if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
         raise LivestatusError("Livestatus answered garbage")
     return rows
 
 
 def command(path: str, name: str, args: Sequence[Any], deadline: float,
-            clock: Callable[[], float] = time.monotonic, now: Callable[[], float] = time.time) -> str:
-    """Send ``COMMAND [<epoch>] name;args...``; returns the line sent (for logs and tests)."""
-    parts = [name] + [field(str(a)) for a in args]
+            clock: Callable[[], float] = time.monotonic, now: Callable[[], float] = time.time,
+            names: Sequence[str] = ()) -> str:
+    """Send ``COMMAND [<epoch>] name;names...;args...`` and the empty line; returns the line sent.
+
+    ``names`` (host, service) are passed exactly, or refused with Unaddressable; ``args``
+    (flags, author, comment) are free text made safe by ``field``. Livestatus answers nothing:
+    whether the command took effect is for the caller to ask afterwards.
+    """
+    for object_name in names:
+        if not addressable(object_name):
+            raise Unaddressable("a name holding ';' or a line break cannot be addressed by a Livestatus command")
+    parts = [name] + list(names) + [field(str(a)) for a in args]
     line = "COMMAND [%d] %s\n" % (int(now()), ";".join(parts))
-    _exchange(path, line.encode("utf-8"), deadline, clock, answer=False)
+    _exchange(path, (line + "\n").encode("utf-8"), deadline, clock, answer=False)
     return line.rstrip("\n")
 
 

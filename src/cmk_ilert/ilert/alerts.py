@@ -17,6 +17,7 @@ Every HTTP exchange goes through ``get_json`` -- one place to move onto another 
 from __future__ import annotations
 
 import json
+import re
 import time
 from datetime import datetime, timezone
 from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
@@ -24,7 +25,7 @@ from urllib.parse import urlencode
 
 from .. import __version__
 from ..base.errors import EXIT_PERMANENT, EXIT_TEMPORARY, CmkIlertError
-from ..base.text import bound, one_line
+from ..base.text import bound, one_line, printable
 from .transport import retry_after
 
 MAX_BODY = 8 * 1024 * 1024
@@ -32,6 +33,12 @@ PAGE = 100
 #: Most pages one listing reads (10,000 alerts).
 MAX_PAGES = 100
 STATUSES = ("PENDING", "ACCEPTED", "RESOLVED")
+#: Requests one site sends with one user API key within any 60 s, across runs (docs/sync.md,
+#: "Request budget"): a quarter of iLert's documented 120 per minute per user API key.
+REQUESTS_PER_MINUTE = 30
+#: ``from``/``until`` are compared with ``reportTime`` client-side with this slack (rounding).
+TIME_SLACK = 1.0
+_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?$")
 
 
 class ApiError(CmkIlertError):
@@ -43,6 +50,10 @@ class ApiError(CmkIlertError):
         self.exit_code = exit_code
         self.retry_after = retry_after
         self.rate_limited = rate_limited
+
+
+class OutOfBudget(Exception):
+    """The request budget (REQUESTS_PER_MINUTE within 60 s) is spent; the next run goes on."""
 
 
 class Interrupted(Exception):
@@ -118,7 +129,7 @@ def get_json(url: str, headers: Mapping[str, str], timeout: float, deadline: flo
         if raw[:1] in (b"[", b"{"):
             try:
                 body = json.loads(raw.decode("utf-8", "replace"))
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
                 body = None
         return Answer(response.status_code, dict(response.headers), body)
     finally:
@@ -132,7 +143,7 @@ def check(answer: Answer, what: str) -> Any:
         return answer.body
     code = ""
     if isinstance(answer.body, dict):
-        code = " " + bound(one_line(str(answer.body.get("code") or "")), 60)
+        code = " " + printable(one_line(str(answer.body.get("code") or "")), 60)
     code = code.rstrip()
     if status in (401, 403):
         return _raise("HTTP %d%s: the API key was refused for %s; use a user API key that may read alerts"
@@ -159,25 +170,47 @@ def iso(epoch: float) -> str:
 
 
 class Client:
-    """Reads alerts with one user API key; counts its requests."""
+    """Reads alerts with one user API key; counts its requests.
+
+    ``stamps`` (epoch seconds of the requests sent, shared with the sync state) bounds the
+    requests to ``per_minute`` within any 60 s across runs: a request beyond it raises
+    OutOfBudget before anything is sent. Listings check every filter they asked for on what
+    came back (``filtered`` counts what did not match), and collect one note per malformed entry.
+    """
 
     def __init__(self, api_url: str, key: str, timeout: float, deadline: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, stamps: Optional[List[float]] = None,
+                 per_minute: int = REQUESTS_PER_MINUTE) -> None:
         self.api_url = api_url.rstrip("/")
         self._headers = {"Authorization": "Bearer " + key}
         self.timeout = timeout
         self.deadline = deadline
         self.clock = clock
         self.requests = 0
+        self.stamps: List[float] = stamps if stamps is not None else []
+        self.per_minute = per_minute
+        self.filtered = 0
+        #: (the entry's alertKey or "", why it was skipped) per malformed entry
+        self.malformed: List[Tuple[str, str]] = []
+
+    def can_request(self) -> bool:
+        now = time.time()
+        self.stamps[:] = [t for t in self.stamps if now - 60.0 < t <= now + 1.0]
+        return len(self.stamps) < self.per_minute
 
     def _get(self, path: str, params: Sequence[Tuple[str, str]], what: str) -> Answer:
+        if not self.can_request():
+            raise OutOfBudget()
         url = self.api_url + path + ("?" + urlencode(list(params)) if params else "")
         self.requests += 1
+        self.stamps.append(time.time())
         return get_json(url, self._headers, self.timeout, self.deadline, self.clock)
 
     def list(self, states: Sequence[str], sources: Sequence[int], since: Optional[float],
-             until: Optional[float], max_pages: int = MAX_PAGES) -> Tuple[List[RemoteAlert], bool]:
-        """Every alert matching the filters, paged; (alerts, complete)."""
+             until: Optional[float], max_pages: int = MAX_PAGES,
+             start: int = 0) -> Tuple[List[RemoteAlert], bool, int]:
+        """The alerts matching the filters, paged from ``start``: (alerts, complete, where the
+        next page starts). Stops early, incomplete, when the request budget is spent."""
         base: List[Tuple[str, str]] = [("states", s) for s in states]
         base += [("sources", str(s)) for s in sources]
         if since is not None:
@@ -185,27 +218,95 @@ class Client:
         if until is not None:
             base.append(("until", iso(until)))
         found: Dict[int, RemoteAlert] = {}
-        start = 0
         for _ in range(max_pages):
             params = base + [("start-index", str(start)), ("max-results", str(PAGE))]
-            page = check(self._get("/api/alerts", params, "GET /api/alerts"), "GET /api/alerts")
+            try:
+                answer = self._get("/api/alerts", params, "GET /api/alerts")
+            except OutOfBudget:
+                return list(found.values()), False, start
+            page = check(answer, "GET /api/alerts")
             if not isinstance(page, list):
-                raise ApiError("iLert answered GET /api/alerts with something other than a list", EXIT_TEMPORARY)
+                raise ApiError("iLert answered GET /api/alerts with something other than a list of alerts "
+                               "(not JSON, or nested too deeply)", EXIT_TEMPORARY)
             for raw in page:
-                alert = parse_alert(raw)
-                if alert is not None:
-                    found[alert.id] = alert
+                alert = self._entry(raw)
+                if alert is None:
+                    continue
+                if alert.status not in states or (sources and alert.source_id not in sources) \
+                        or not _within(alert.report_time, since, until):
+                    self.filtered += 1  # the server ignored a filter (e.g. a parameter spelling)
+                    continue
+                found[alert.id] = alert
             if len(page) < PAGE:
-                return list(found.values()), True
+                return list(found.values()), True, 0
             start += len(page)
-        return list(found.values()), False
+        return list(found.values()), False, start
+
+    def _entry(self, raw: Any) -> Optional[RemoteAlert]:
+        why = malformed(raw)
+        if why:
+            key = raw.get("alertKey") if isinstance(raw, dict) else None
+            self.malformed.append((key if isinstance(key, str) else "", why))
+            return None
+        return parse_alert(raw)
 
     def get(self, alert_id: int) -> Optional[RemoteAlert]:
-        """One alert, or None if iLert does not know it (any more)."""
+        """One alert, or None if iLert does not know it (any more) or answered a malformed one."""
         answer = self._get("/api/alerts/%d" % alert_id, (), "GET /api/alerts/{id}")
         if answer.status == 404:
             return None
-        return parse_alert(check(answer, "GET /api/alerts/{id}"))
+        body = check(answer, "GET /api/alerts/{id}")
+        alert = self._entry(body)
+        return alert if alert is not None and alert.id == alert_id else None
+
+
+def _within(report_time: str, since: Optional[float], until: Optional[float]) -> bool:
+    if since is None and until is None:
+        return True
+    moment = epoch(report_time)
+    if moment is None:
+        return False
+    return (since is None or moment >= since - TIME_SLACK) and (until is None or moment <= until + TIME_SLACK)
+
+
+def epoch(text: str) -> Optional[float]:
+    """Seconds since the epoch of an ISO-8601 date-time as iLert writes ``reportTime``
+    (``2021-05-25T21:24:56.771Z``; an offset instead of ``Z``, or none = UTC); None if it is not one."""
+    match = _ISO.match(text) if isinstance(text, str) and len(text) <= 40 else None
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    try:
+        moment = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=timezone.utc)
+    except ValueError:
+        return None
+    value = moment.timestamp() + (float("0." + fraction) if fraction else 0.0)
+    if zone and zone != "Z":
+        sign = -1 if zone[0] == "-" else 1
+        digits = zone[1:].replace(":", "")
+        value -= sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
+    return value
+
+
+def malformed(raw: Any) -> str:
+    """Why an entry of a listing cannot be trusted ("" if it can): one bounded, clean line."""
+    if not isinstance(raw, dict):
+        return "an entry that is not an alert object"
+    alert_id = raw.get("id")
+    if isinstance(alert_id, bool) or not isinstance(alert_id, int) or alert_id <= 0:
+        return "an entry without a usable alert id"
+    label = "alert %d" % alert_id
+    if raw.get("status") not in STATUSES:
+        return label + ": malformed entry (unknown status)"
+    if not isinstance(raw.get("alertKey"), str) or not raw.get("alertKey"):
+        return label + ": malformed entry (no alertKey)"
+    responders = raw.get("responders")
+    if responders is not None and not isinstance(responders, list):
+        return label + ": malformed entry (responders is not a list)"
+    for name in ("acknowledgedBy", "resolvedBy", "alertSource"):
+        if raw.get(name) is not None and not isinstance(raw.get(name), dict):
+            return label + ": malformed entry (%s is not an object)" % name
+    return ""
 
 
 def parse_alert(raw: Any) -> Optional[RemoteAlert]:
@@ -226,8 +327,9 @@ def parse_alert(raw: Any) -> Optional[RemoteAlert]:
     by, by_type = "", ""
     if status == "ACCEPTED":
         by, by_type = _person(raw.get("acknowledgedBy")), _word(raw.get("acknowledgedByType"))
-        if not by:
-            for responder in raw.get("responders") or ():
+        responders = raw.get("responders")
+        if not by and isinstance(responders, list):
+            for responder in responders:
                 if isinstance(responder, dict) and responder.get("status") == "ACCEPTED":
                     by = _person(responder.get("user"))
                     if by:

@@ -14,6 +14,12 @@ Each run (bounded by ``--max-time``, one at a time per site):
 3. for each new transition (alert id + status) asks Livestatus for the object's state first:
    ACCEPTED by a responder + unacknowledged problem -> ``ACKNOWLEDGE_*_PROBLEM``;
    RESOLVED by a responder + still a problem -> ``ADD_*_COMMENT`` (never a fake recovery).
+   Names go into the command exactly; afterwards the object is asked for again (Livestatus
+   answers commands silently), and only an effect that shows is logged and recorded as done.
+
+Every filter a listing asked for (states, sources, from/until) is checked again on each alert
+that comes back; requests stay within a budget per minute across runs, and a listing the budget
+cut short continues next run from the cursor kept in the state (docs/sync.md).
 
 Crash safety: a transition is written to the state file as an *intent* before its command is
 sent and as *done* after. Both commands are guarded by the state query of the next attempt
@@ -41,11 +47,12 @@ from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Tup
 from ..base.errors import EXIT_OK, EXIT_TEMPORARY, ConfigError
 from ..base.locking import FileLock
 from ..base.output import Printer
+from ..base.text import printable
 from ..checkmk import livestatus
 from ..checkmk.params import DEFAULT_API_URL, validate_base_url
 from ..checkmk.password_store import site_lookup
 from ..checkmk.paths import state_dir
-from ..ilert.alerts import ApiError, Client, Interrupted, RemoteAlert
+from ..ilert.alerts import REQUESTS_PER_MINUTE, ApiError, Client, Interrupted, OutOfBudget, RemoteAlert
 from ..notify.mapping import MAX_ALERT_KEY
 from ..outbox import keyindex
 from ..outbox import links as alertlinks
@@ -69,6 +76,11 @@ LIVESTATUS_TIMEOUT = 5.0
 MAX_KEY_FILE = 4096
 #: How long Livestatus may take to apply a command (see Run._settled).
 INTENT_GRACE = 5.0
+#: After a command, its object is asked for again after these pauses (3 s in all) until the
+#: command shows; the core answers commands silently, so only this tells that it took effect.
+CONFIRM_PAUSES = (0.05, 0.1, 0.2, 0.4, 0.75, 1.5)
+#: Malformed entries named one by one per run (the rest are counted).
+MAX_NOTES = 5
 
 ACCEPTED, RESOLVED = "ACCEPTED", "RESOLVED"
 _HASHED_KEY = re.compile(r"~[0-9a-f]{16}$")
@@ -268,6 +280,9 @@ class Run:
         self.counts = Counts()
         self.now = time.time()
         self.unsettled = False
+        self.unconfirmed = False
+        #: ``until`` of the RESOLVED listing that completed (``last`` of the next run)
+        self.resolved_until = self.now
 
     # -- the run ------------------------------------------------------------------------
 
@@ -276,6 +291,7 @@ class Run:
         if note:
             self.printer.line("sync: " + note)
         self.state = state
+        self.client.stamps = state.requests  # the request budget holds across runs
         if not self.opts.dry_run:
             sync_state.clean_temporaries(self.root)
         if state.pause > self.now and not self.opts.dry_run:
@@ -298,9 +314,9 @@ class Run:
             self.printer.line("sync: %s; the next run retries" % exc)
             self._save()
             return EXIT_TEMPORARY
-        complete = complete and not self.unsettled
+        complete = complete and not self.unsettled and not self.unconfirmed
         if complete:
-            self.state.last = self.now
+            self.state.last = self.resolved_until
         self.state.prune(self.now - self.opts.look_back - 86400.0)
         self._save()
         self._summary()
@@ -309,21 +325,32 @@ class Run:
     def sync(self) -> bool:
         opts = self.opts
         window = max(self.now - opts.look_back, self.state.first - FIRST_LOOK_BACK)
-        open_alerts, complete = self.client.list(("PENDING", ACCEPTED), opts.sources, window, self.now)
+        open_alerts, complete, fresh = self.listing("open", ("PENDING", ACCEPTED), window)
         since = max(window, (self.state.last - OVERLAP) if self.state.last else self.now - FIRST_LOOK_BACK)
-        resolved, complete_resolved = self.client.list((RESOLVED,), opts.sources, since, self.now)
+        resolved, complete_resolved, _ = self.listing("resolved", (RESOLVED,), since)
         complete = complete and complete_resolved
         mine_open = [a for a in open_alerts if self.mine(a)]
         mine_resolved: Dict[int, RemoteAlert] = {a.id: a for a in resolved if self.mine(a)}
         open_ids = {a.id for a in mine_open}
-        gone = [int(i) for i in self.state.watch if int(i) not in open_ids and int(i) not in mine_resolved]
+        # only a whole open listing tells which watched alerts left it
+        gone = [int(i) for i in self.state.watch if int(i) not in open_ids and int(i) not in mine_resolved] \
+            if fresh else []
+        fetched = 0
         for alert_id in sorted(gone)[:MAX_SINGLE]:
-            alert = self.client.get(alert_id)
-            if alert is None or not self.mine(alert):
+            try:
+                alert = self.client.get(alert_id)
+            except OutOfBudget:
+                break
+            fetched += 1
+            if alert is None or not self.mine(alert) or (opts.sources and alert.source_id not in opts.sources):
                 self.state.watch.pop(str(alert_id), None)
             elif alert.status == RESOLVED:
                 mine_resolved[alert.id] = alert
-        complete = complete and len(gone) <= MAX_SINGLE
+        complete = complete and fetched == len(gone)
+        self._notes()
+        if not complete and not self.client.can_request():
+            self.printer.line("sync: the request budget (%d requests to iLert per minute) is spent; the next run "
+                              "goes on" % REQUESTS_PER_MINUTE)
         for alert in mine_open:
             self.state.watch.setdefault(str(alert.id), {"t": self.now})
         for alert in mine_resolved.values():
@@ -334,8 +361,41 @@ class Run:
             self.transition(alert)
         return complete
 
+    def listing(self, name: str, states: Tuple[str, ...], since: float) -> Tuple[List[RemoteAlert], bool, bool]:
+        """One listing, continued from the cursor an earlier run left; (alerts, complete, whole):
+        ``whole`` when this run read it from the first page to the last."""
+        cursor = self.state.cursor.get(name)
+        start, until = 0, self.now
+        if cursor and cursor["until"] <= self.now and cursor["from"] >= self.now - self.opts.look_back - 86400.0:
+            since, until, start = cursor["from"], cursor["until"], int(cursor["start"])
+        alerts, complete, next_start = self.client.list(states, self.opts.sources, since, until, start=start)
+        if complete:
+            self.state.cursor.pop(name, None)
+            if name == "resolved":
+                self.resolved_until = until
+        else:
+            self.state.cursor[name] = {"from": since, "until": until, "start": next_start}
+        return alerts, complete, complete and start == 0
+
+    def _notes(self) -> None:
+        """One line per malformed entry (a few), one for entries outside the filters asked for."""
+        notes: List[str] = []
+        for key, note in self.client.malformed:  # an entry can come in both listings: one line
+            if (not key or self.mine_key(key)) and note not in notes:
+                notes.append(note)
+        for note in notes[:MAX_NOTES]:
+            self.printer.line("sync: %s: skipped" % printable(note))
+        if len(notes) > MAX_NOTES:
+            self.printer.line("sync: %d more malformed entries from iLert skipped" % (len(notes) - MAX_NOTES))
+        if self.client.filtered and not self.opts.quiet:
+            self.printer.line("sync: %d alerts iLert listed do not match the query (alert source, status or time) "
+                              "and were left alone" % self.client.filtered)
+
     def mine(self, alert: RemoteAlert) -> bool:
-        return alert.alert_key.casefold().startswith(self.prefix)
+        return self.mine_key(alert.alert_key)
+
+    def mine_key(self, alert_key: str) -> bool:
+        return alert_key[:len(self.prefix) + 8].casefold().startswith(self.prefix)
 
     # -- one transition ---------------------------------------------------------------------
 
@@ -343,7 +403,7 @@ class Run:
         tkey = "%d:%s" % (alert.id, alert.status)
         if tkey in self.state.done:
             return
-        label = "alert %d %s" % (alert.id, alert.alert_key)
+        label = "alert %d %s" % (alert.id, printable(alert.alert_key, MAX_ALERT_KEY))
         if alert.by_type == "SOURCE":
             self.finish(tkey, "caused by an event from Checkmk", label, quietly=True)
             return
@@ -392,7 +452,14 @@ class Run:
             return None
         self.state.intent[tkey] = {"t": time.time(), "r": verb}
         self._save()
-        livestatus.command(self.socket, name, target + args, self._live_deadline(), self.clock)
+        livestatus.command(self.socket, name, args, self._live_deadline(), self.clock, names=target)
+        if not self._confirmed(found, alert.status, marker):
+            # the intent stays: the next run asks again before it sends anything (once per run)
+            self.unconfirmed = True
+            self.printer.line("sync: %s: sent the command to %s %s, not confirmed: Livestatus does not show it "
+                              "(a core that did not apply it, or a non-existent object); the next run checks "
+                              "again" % (label, verb, what))
+            return None
         self.state.intent.pop(tkey, None)
         if done == "acknowledged":
             self.counts.acknowledged += 1
@@ -401,6 +468,23 @@ class Run:
         self.finish(tkey, "%s %s in Checkmk (%s in iLert%s)" % (done, what, alert.status.lower(), _by(alert)),
                     label, quietly=False, count=False)
         return None
+
+    def _confirmed(self, found: LiveObject, status: str, marker: "re.Pattern[str]") -> bool:
+        """Whether the object shows the command's effect (acknowledged / the comment), asked
+        again after each of CONFIRM_PAUSES while the run's time allows."""
+        wanted = Wanted(found.host, found.service, True)
+        for pause in CONFIRM_PAUSES:
+            if self.clock() + pause + 1.0 > self.deadline:
+                return False
+            time.sleep(pause)
+            now = self.find(wanted)
+            if isinstance(now, str):
+                return False
+            if status == ACCEPTED and now.acknowledged:
+                return True
+            if status == RESOLVED and any(marker.search(text) for text in now.comments):
+                return True
+        return False
 
     def _settled(self, intent: Mapping[str, Any]) -> bool:
         """Wait until a command an earlier (killed) run may have sent has surely been applied.
@@ -443,11 +527,16 @@ class Run:
     # -- alert key -> Checkmk object --------------------------------------------------------
 
     def wanted(self, alert_key: str) -> Union[Wanted, str]:
+        if len(alert_key) > MAX_ALERT_KEY:
+            return "the alert key is longer than cmk_ilert's keys (%d characters)" % MAX_ALERT_KEY
         key = alert_key.casefold()
         if any(not c.isprintable() for c in key):
             return "the alert key holds control characters"
         target = keyindex.lookup(self.root, key)
         if target is not None and target.site.casefold() == self.site.casefold() and target.host:
+            if not (livestatus.addressable(target.host) and livestatus.addressable(target.service)):
+                return "%s cannot be addressed by a Livestatus command (';' or a line break in the name)" \
+                    % printable("%s/%s" % (target.host, target.service) if target.service else target.host)
             return Wanted(target.host, target.service, True)
         if len(key) == MAX_ALERT_KEY and _HASHED_KEY.search(key):
             return "the key ends in a hash and this site's key index does not know it"
@@ -466,14 +555,14 @@ class Run:
                      "Filter: name %s %s" % (op, wanted.host)]
         rows = livestatus.query(self.socket, lines, self._live_deadline(), self.clock)
         objects = [o for o in (_live_object(row, bool(wanted.service)) for row in rows) if o is not None]
-        what = "%s%s" % (wanted.host, "/" + wanted.service if wanted.service else "")
+        what = printable("%s%s" % (wanted.host, "/" + wanted.service if wanted.service else ""))
         if not objects:
             return "%s is not monitored on this site" % what
         if len(objects) > 1:
             return "%s matches %d objects in Livestatus (names differ only in case)" % (what, len(objects))
         found = objects[0]
-        if any(c in found.host + found.service for c in ";\n\r"):
-            return "%s cannot be addressed by a Livestatus command" % what
+        if not (livestatus.addressable(found.host) and livestatus.addressable(found.service)):
+            return "%s cannot be addressed by a Livestatus command (';' or a line break in the name)" % what
         return found
 
     def _live_deadline(self) -> float:
@@ -515,9 +604,10 @@ def _live_object(row: List[Any], service: bool) -> Optional[LiveObject]:
 
 
 def _what(found: LiveObject) -> str:
-    return "%s/%s" % (found.host, found.service) if found.service else "host %s" % found.host
+    """The object for a log line: Livestatus' exact names, cleaned and bounded for printing."""
+    return printable("%s/%s" % (found.host, found.service) if found.service else "host %s" % found.host)
 
 
 def _by(alert: RemoteAlert) -> str:
-    return " by %s" % alert.by if alert.by else ""
+    return " by %s" % printable(alert.by, 80) if alert.by else ""
 

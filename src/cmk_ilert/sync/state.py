@@ -10,13 +10,17 @@ starts afresh -- never a crash. Contents:
 ``done``     transitions dealt with: ``"<alert id>:<status>"`` -> {"t": epoch, "r": outcome}
 ``intent``   transitions whose Livestatus command is about to be / was just sent
 ``watch``    open alerts of this site seen by the last run: ``"<alert id>"`` -> {"t": first seen}
+``requests`` epoch times of the requests to iLert within the last minute (the request budget
+             holds across runs)
+``cursor``   a listing that a run left unfinished: ``"open"``/``"resolved"`` ->
+             {"from": epoch, "until": epoch, "start": next start-index}; the next run goes on there
 """
 
 from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from ..base.fsutil import NotRegular, fsync_path, read_regular, replace_atomically
 
@@ -25,6 +29,7 @@ NAME = "state.json"
 MAX_FILE = 16 * 1024 * 1024
 MAX_DONE = 20000
 MAX_WATCH = 5000
+MAX_REQUESTS = 1000
 
 
 class SyncState:
@@ -38,10 +43,13 @@ class SyncState:
         self.done: Dict[str, Dict[str, Any]] = dict(data.get("done", {}))
         self.intent: Dict[str, Dict[str, Any]] = dict(data.get("intent", {}))
         self.watch: Dict[str, Dict[str, Any]] = dict(data.get("watch", {}))
+        self.requests: List[float] = [float(t) for t in data.get("requests", [])]
+        self.cursor: Dict[str, Dict[str, float]] = dict(data.get("cursor", {}))
 
     def as_json(self) -> Dict[str, Any]:
         return {"v": 1, "first": self.first, "last": self.last, "pause": self.pause, "done": self.done,
-                "intent": self.intent, "watch": self.watch}
+                "intent": self.intent, "watch": self.watch, "requests": self.requests[-MAX_REQUESTS:],
+                "cursor": self.cursor}
 
     def prune(self, keep_after: float) -> None:
         """Forget transitions and watched alerts older than ``keep_after`` (and bound both)."""
@@ -100,7 +108,21 @@ def valid(data: Any) -> bool:
                 return False
             if name != "watch" and not isinstance(entry.get("r", ""), str):
                 return False
+    requests = data.get("requests", [])  # both absent in files of earlier versions
+    if not isinstance(requests, list) or not all(_number(t) for t in requests):
+        return False
+    cursor = data.get("cursor", {})
+    if not isinstance(cursor, dict):
+        return False
+    for name, entry in cursor.items():
+        if name not in ("open", "resolved") or not isinstance(entry, dict) \
+                or sorted(entry) != ["from", "start", "until"] or not all(_number(v) for v in entry.values()):
+            return False
     return True
+
+
+def _number(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and 0 <= value < float("inf")
 
 
 def _set_aside(path: str, why: str) -> str:
