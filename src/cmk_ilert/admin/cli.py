@@ -111,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "acknowledge in Checkmk what a responder accepted, or comment what a responder "
                                    "resolved while Checkmk still shows the problem. For the site cron; see "
                                    "docs/sync.md.")
-    from ..sync.run import add_arguments  # lazy: per command
+    from ..sync.options import add_arguments  # lazy: per command
 
     add_arguments(p)
     return parser
@@ -161,7 +161,7 @@ def main(argv: Optional[List[str]] = None, environ: Optional[Mapping[str, str]] 
 
             return run_heartbeat(args, env, printer)
         if args.command == "sync":
-            from ..sync.run import run_sync  # lazy: per command
+            from ..sync.command import run_sync  # lazy: per command
 
             return run_sync(args, env, printer)
     except CmkIlertError as exc:
