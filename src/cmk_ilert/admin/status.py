@@ -21,10 +21,10 @@ from ..base.errors import EXIT_OK, EXIT_PERMANENT, EXIT_TEMPORARY
 from ..base.output import Printer
 from ..checkmk.paths import state_dir
 from ..outbox import links as alertlinks
-from ..outbox.delivery import entry_secrets
 from ..outbox.layout import check_safe_dir, unusable_reason
 from ..outbox.policy import due_at
 from ..outbox.ratelimit import RateLimiter
+from ..outbox.sender import entry_secrets
 from ..outbox.store import Outbox
 
 EXIT_UNKNOWN = 3

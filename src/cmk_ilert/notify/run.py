@@ -49,10 +49,7 @@ class _LazyDeliverer:
 
     def __call__(self) -> "Deliverer":
         if self._deliverer is None:
-            from ..outbox.delivery import (  # lazy: a call of duplicates or ignored events never loads delivery
-                Deliverer,
-                rate_window,
-            )
+            from ..outbox.delivery import Deliverer, rate_window  # lazy: duplicates/ignored never load it
 
             self._deliverer = Deliverer(rate_window(dict(self._environ)), password_lookup=self._lookup)
             self._deliverer.keys.update(self._keys)

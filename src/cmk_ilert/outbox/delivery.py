@@ -1,9 +1,8 @@
 """Deliver outbox entries (or direct requests) in order, within limits.
 
-``Deliverer`` owns the HTTP transports of a run (one per transport setting,
-so a bulk call reuses one session), the per-key rate limiters and the keys of
-the events it sends (resolved from the password store at send time when the
-entry only holds a store id). For each alert-key group it sends entries
+``Deliverer`` owns the per-key rate limiters of a run and, through ``Sender``
+(``sender.py``), its transports and the keys of the events it sends. For each
+alert-key group it sends entries
 oldest first and stops at the first temporary failure, so a RESOLVE never
 overtakes its ALERT; a permanent failure moves the entry to the dead letters
 and lets the next one go. Every request is bounded by the run's deadline.
@@ -14,20 +13,16 @@ from __future__ import annotations
 import os
 import time
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
-from urllib.parse import unquote
 
-from ..base.output import Redactor
-from ..base.secret import Secret, shares_fragment
-from ..checkmk.params import Proxy, proxy_secrets
-from ..checkmk.password_store import Lookup, site_lookup
+from ..checkmk.password_store import Lookup
 from ..ilert.transport import DELIVERED as OK
-from ..ilert.transport import MIN_EXCHANGE, PERMANENT, TEMPORARY, Outcome, Transport, TransportConfig
-from ..ilert.wire import KEY_IN_BODY, KEY_IN_PATH, finalize, request_headers
+from ..ilert.transport import MIN_EXCHANGE, PERMANENT
 from . import links as alertlinks
 from .coalesce import superseded
 from .entry import DEAD, DELIVERED, QUEUED, SUPERSEDED, Entry
 from .policy import due_at, expired
 from .ratelimit import RateLimiter
+from .sender import Sender
 from .store import Outbox
 
 DEFAULT_RATE_WINDOW = 60.0
@@ -55,119 +50,20 @@ def rate_window(environ: Dict[str, str]) -> float:
     return value if 0 < value < 86400 else DEFAULT_RATE_WINDOW
 
 
-def transport_config(data: Dict[str, Any]) -> TransportConfig:
-    t = data.get("transport", {})
-    url = t.get("proxy_url")
-    return TransportConfig(
-        float(t.get("timeout", 10.0)),
-        bool(t.get("verify", True)),
-        Proxy(str(t.get("proxy_mode", "environment")), Secret(url) if url else None),
-    )
-
-
 def label_of(data: Dict[str, Any]) -> str:
     return "%s %s" % (data.get("event_type", "?"), data.get("alert_key", "?"))
 
 
-def entry_secrets(data: Dict[str, Any], key: Optional[str] = None) -> List[str]:
-    """Every secret an entry carries or stands for: its key (also one written
-    into the request by an older version) and proxy credentials."""
-    found: List[str] = [key] if key else []
-    ref = data.get("key")
-    if isinstance(ref, dict) and isinstance(ref.get("value"), str):
-        found.append(ref["value"])
-    request = data.get("request")
-    if isinstance(request, dict) and request.get("key_in") not in (KEY_IN_BODY, KEY_IN_PATH):
-        body = request.get("body")
-        if isinstance(body, dict) and isinstance(body.get("integrationKey"), str):
-            found.append(body["integrationKey"])
-        url = request.get("url")
-        if isinstance(url, str) and "/checkmk-ext/" in url:
+class Deliverer(Sender):
+    """Delivers one alert key's entries in order (``deliver_group``), within the
+    per-key rate limits; sending one request is ``Sender``'s job."""
 
-            found.append(unquote(url.rsplit("/", 1)[-1]))
-    proxy = data.get("transport", {}).get("proxy_url") if isinstance(data.get("transport"), dict) else None
-    if isinstance(proxy, str):
-        found.extend(proxy_secrets(proxy))
-    return [s for s in found if s]
-
-
-class Deliverer:
     def __init__(self, window: float, sleep: Callable[[float], None] = time.sleep,
                  password_lookup: Optional[Lookup] = None) -> None:
+        super().__init__(password_lookup)
         self.window = window
         self._sleep = sleep
-        self._lookup = password_lookup or site_lookup
-        self._transports: Dict[TransportConfig, Transport] = {}
         self._limiters: Dict[str, RateLimiter] = {}
-        #: keys resolved from the password store in this run, by store id
-        self.keys: Dict[str, str] = {}
-        #: every secret of the entries handled so far (for the printer and the dead letters)
-        self.redactor = Redactor()
-        #: After the first request of a run, a request is only started if its full
-        #: timeout still fits the run's budget (Checkmk kills plugins at 60 s); the
-        #: first one gets what is left of the budget if that is less.
-        self.sent_any = False
-
-    def close(self) -> None:
-        for transport in self._transports.values():
-            transport.close()
-        self._transports.clear()
-
-    def transport(self, data: Dict[str, Any]) -> Transport:
-        config = transport_config(data)
-        transport = self._transports.get(config)
-        if transport is None:
-            transport = self._transports[config] = Transport(config)
-        return transport
-
-    def key_of(self, data: Dict[str, Any]) -> Tuple[str, str]:
-        """(key, problem): the integration key of an entry, resolving a store id now.
-        An entry written before keys were kept apart has it inside the request ('')."""
-        ref = data.get("key")
-        if not isinstance(ref, dict):
-            return "", ""
-        if isinstance(ref.get("value"), str):
-            return ref["value"], ""
-        store_id = str(ref.get("store", ""))
-        key = self.keys.get(store_id)
-        if key is None:
-            found = self._lookup(store_id)
-            if not found:
-                return "", "password store entry '%s' is not readable now" % store_id[:80]
-            key = self.keys[store_id] = found.strip()
-        return key, ""
-
-    def learn(self, data: Dict[str, Any]) -> Tuple[str, str]:
-        """Resolve the entry's key and remember its secrets for redaction."""
-        key, problem = self.key_of(data)
-        self.redactor.add(entry_secrets(data, key))
-        return key, problem
-
-    def fits(self, data: Dict[str, Any], deadline: float) -> bool:
-        """Whether a request for ``data`` may start now within the run's budget."""
-        remaining = deadline - time.monotonic()
-        timeout = transport_config(data).timeout
-        if remaining < min(timeout, MIN_EXCHANGE):
-            return False
-        return not self.sent_any or remaining >= timeout
-
-    def send(self, data: Dict[str, Any], deadline: float) -> Outcome:
-        self.sent_any = True
-        key, problem = self.learn(data)
-        if problem:
-            return Outcome(TEMPORARY, problem, not_sent=True)
-        request = data["request"]
-        url, body = finalize(request["url"], request["body"], str(request.get("key_in", "")), key)
-        headers = request_headers(str(data.get("endpoint", "")))
-        outcome = self.transport(data).post_json(url, body, deadline, headers)
-        # What the answer says is shown and kept; a server that echoes the request (or part of
-        # the key: the redactor finds only whole secrets) has its words dropped, not printed.
-        secrets = [s for s in self.redactor.secrets if "://" not in s]  # keys, passwords; not whole proxy URLs
-        if outcome.reference and shares_fragment(outcome.reference, secrets):
-            outcome = outcome._replace(reference="")
-        if outcome.alert_url and shares_fragment(outcome.alert_url, secrets):
-            outcome = outcome._replace(alert_url="")
-        return outcome
 
     def limiter(self, outbox: Outbox, data: Dict[str, Any]) -> RateLimiter:
         key = str(data.get("rate_key", "default"))
@@ -289,4 +185,3 @@ def _coalesce(outbox: Outbox, entries: List[Entry], results: List[Result]) -> Tu
 
 def _joined(detail: str, problem: Optional[str]) -> str:
     return detail if not problem else "%s; %s" % (detail, problem)
-
