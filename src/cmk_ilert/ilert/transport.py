@@ -370,7 +370,9 @@ def retry_after(headers: Any) -> Optional[float]:
         return None
     if not raw:
         return None
-    raw = str(raw).strip()[:64]
+    raw = str(raw).strip()
+    if len(raw) > 64:  # no delta-seconds or HTTP date is this long: garbage, never cut into a number
+        return None
     seconds: Optional[float]
     try:
         seconds = float(raw)
