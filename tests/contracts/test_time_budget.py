@@ -33,6 +33,7 @@ from cmk_ilert.notify.run import NOTIFY_BUDGET
 from cmk_ilert.notify.script import HARD_LIMIT
 from cmk_ilert.outbox.delivery import Deliverer
 from cmk_ilert.outbox.ratelimit import MAX_PAUSE
+from cmk_ilert.sync import lookup as sync_lookup
 from cmk_ilert.sync import run as sync_run
 
 from .events_server import EventsServer
@@ -107,7 +108,7 @@ def test_the_cli_watchdog_of_the_offline_commands_is_checkmks_minute() -> None:
 
 def test_sync_requests_and_pauses_fit_its_run() -> None:
     default = _cli("sync").max_time
-    assert sync_run.HTTP_TIMEOUT + sync_run.LIVESTATUS_TIMEOUT < default
+    assert sync_run.HTTP_TIMEOUT + sync_lookup.LIVESTATUS_TIMEOUT < default
     assert sync_run.MAX_PAUSE == MAX_RETRY_AFTER == MAX_PAUSE == 600.0  # docs/delivery.md, docs/sync.md
 
 
