@@ -132,3 +132,22 @@ def bound(text: str, limit: int) -> str:
 
 def is_unresolved_macro(value: str) -> bool:
     return bool(value) and _MACRO.fullmatch(value.strip()) is not None
+
+
+#: Macros of value templates (routing key, services): Checkmk's upper-case names and label
+#: keys as they stand in the context (``$HOSTLABEL_team$``, ``$HOSTLABEL_cmk/os_family$``).
+_VALUE_MACRO = re.compile(r"\$([A-Za-z_][A-Za-z0-9_./:-]{0,254})\$")
+
+
+def render_value(template: str, context: Mapping[str, str], value_limit: int) -> str:
+    """Replace each ``$KEY$`` (label keys included) by its context value, in one pass.
+
+    Unknown macros become ''. A value is cut to ``value_limit`` before it is put in and is
+    never expanded again, so ``$`` or braces in a label stay literal text.
+    """
+    return _VALUE_MACRO.sub(lambda m: context.get(m.group(1), "")[:value_limit], bound(template, MAX_TEMPLATE))
+
+
+def value_macros(template: str) -> "list[str]":
+    """The macro names of a value template, in order."""
+    return _VALUE_MACRO.findall(bound(template, MAX_TEMPLATE))
