@@ -157,9 +157,10 @@ def _event(ctx: NotificationContext, settings: Settings, event_type: str, key: s
     severity: Optional[int] = None
     services: Tuple[str, ...] = ()
     if event_type == ALERT:
-        routing = routing_key(values, settings, notes)
+        derived = template_values(values)
+        routing = routing_key(derived, settings, notes)
         severity = resolve_severity(ctx, settings.severity, notes)
-        services = service_aliases(values, settings.services, notes)
+        services = service_aliases(derived, settings.services, notes)
     found_links = links(scrubbed, settings.url_prefix)
     if settings.runbook_links:
         found_links += runbook_links(scrubbed)
@@ -206,6 +207,22 @@ def _one_value(template: str, values: Mapping[str, str], limit: int) -> Tuple[st
 
 
 _CONTROL_ALL = dict.fromkeys(list(range(32)) + [127], " ")
+
+
+def template_values(values: Mapping[str, str]) -> Mapping[str, str]:
+    """The context plus ``HOSTFOLDER``: the host's Setup folder, read from its ``/wato/<path>/``
+    tag in ``HOSTTAGS`` as Checkmk's own folder condition does (cmk/base/events.py
+    ``event_match_folder``); '' for the main folder or a host not managed in Setup."""
+    if "HOSTFOLDER" in values:
+        return values
+    folder = ""
+    for tag in values.get("HOSTTAGS", "")[:MAX_FIELD * 8].split():
+        if tag.startswith("/wato/"):
+            folder = tag[len("/wato/"):].rstrip("/")
+            break
+    out = dict(values)
+    out["HOSTFOLDER"] = folder
+    return out
 
 
 def routing_key(values: Mapping[str, str], settings: Settings, notes: List[str]) -> Optional[str]:
