@@ -243,3 +243,30 @@ def test_every_event_of_this_module_was_schema_checked() -> None:
     if not SCHEMA_SEEN:
         pytest.skip("run with the other tests of this module (no events seen in this process)")
     assert all(not validate(body) for body in SCHEMA_SEEN)
+
+
+def _context_file(path: Path, ctx: Dict[str, str]) -> str:
+    path.write_text("".join("%s=%s\n" % (k, v) for k, v in ctx.items()), encoding="utf-8")
+    return str(path)
+
+
+def test_dry_run_shows_how_the_templates_came_out(installed: FakeSite, tmp_path: Path) -> None:  # noqa: F811
+    rule = api_params("https://api.ilert.invalid", routing_key="$HOSTLABEL_team$", ilert_severity="auto",
+                      ilert_services="$SERVICELABEL_ilert_service$")
+    teams = {}
+    for team in ("team-db", "team-web"):
+        path = _context_file(tmp_path / team, service("PROBLEM", rule, HOSTLABEL_team=team, SVC_SL="20",
+                                                      SERVICELABEL_ilert_service="checkout"))
+        run = installed.cli("dry-run", path)
+        assert run.returncode == 0, run.output
+        teams[team] = json.loads(run.stdout)["body"]["routingKey"]
+        assert "ALERT cmk/mysite/web01/cpu load: routing key '%s' from routing_key '$HOSTLABEL_team$'" % team \
+            in run.stderr
+        assert "severity 1 (state CRITICAL, service level 20)" in run.stderr
+        assert "services checkout from ilert_services '$SERVICELABEL_ilert_service$'" in run.stderr
+    assert teams == {"team-db": "team-db", "team-web": "team-web"}
+    run = installed.cli("dry-run", _context_file(tmp_path / "none", service("PROBLEM", rule)))
+    assert run.returncode == 0 and "routingKey" not in json.loads(run.stdout)["body"]
+    assert ("no routing key: routing_key '$HOSTLABEL_team$': $HOSTLABEL_team$ is empty; the alert source's own "
+            "escalation policy applies") in run.stderr
+    assert "no services: ilert_services '$SERVICELABEL_ilert_service$' came out empty" in run.stderr
