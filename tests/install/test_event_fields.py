@@ -270,3 +270,13 @@ def test_dry_run_shows_how_the_templates_came_out(installed: FakeSite, tmp_path:
     assert ("no routing key: routing_key '$HOSTLABEL_team$': $HOSTLABEL_team$ is empty; the alert source's own "
             "escalation policy applies") in run.stderr
     assert "no services: ilert_services '$SERVICELABEL_ilert_service$' came out empty" in run.stderr
+
+
+def test_bulk_notification_routes_each_context_by_its_own_labels(installed: FakeSite, standin) -> None:  # noqa: F811
+    rule = api_params(standin.url, routing_key="$HOSTLABEL_team$", routing_key_fallback="team-ops")
+    contexts = [host("PROBLEM", {}, HOSTNAME="h%d" % i, MICROTIME=str(1000 + i), **labels)
+                for i, labels in enumerate(({"HOSTLABEL_team": "team-db"}, {"HOSTLABEL_team": "team-web"}, {}))]
+    run = installed.run(bulk=contexts, bulk_parameters=rule)
+    assert run.returncode == 0, run.output
+    assert sorted((b["alertKey"], b["routingKey"]) for b in alerts_of(standin)) == [
+        ("cmk/mysite/h0", "team-db"), ("cmk/mysite/h1", "team-web"), ("cmk/mysite/h2", "team-ops")]
