@@ -76,6 +76,7 @@ def test_template_that_yields_nothing_sends_no_routing_key(installed: FakeSite, 
     (BIG, None),  # 64 KiB: not a routing key, the fallback (none here) applies
     ("y" * 256, None),
     ("y" * 255, "y" * 255),
+    (" " * 30000 + "team-db" + "\n" * 30000, "team-db"),  # padding is not part of the value
 ])
 def test_routing_key_values_are_bounded_and_sanitised(installed: FakeSite, standin, label, sent) -> None:  # noqa: F811
     rule = api_params(standin.url, routing_key="$HOSTLABEL_team$")

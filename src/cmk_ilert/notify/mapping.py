@@ -195,10 +195,11 @@ def _one_value(template: str, values: Mapping[str, str], limit: int) -> Tuple[st
     """(value, why-not): the template rendered to one clean line; '' when any macro in it
     is empty (a half-filled key such as ``team-`` would route wrongly) or the result is
     longer than ``limit`` (a cut key would route wrongly too)."""
-    empty = [m for m in value_macros(template) if not values.get(m, "").strip()]
+    used = {m: values.get(m, "").strip() for m in value_macros(template)}  # padding never pushes a value out
+    empty = [m for m, v in used.items() if not v]
     if empty:
         return "", "$%s$ is empty" % bound(empty[0], 80)
-    text = " ".join(render_value(template, values, limit + 1).translate(_CONTROL_ALL).split())
+    text = " ".join(render_value(template, used, limit + 1).translate(_CONTROL_ALL).split())
     if not text:
         return "", "it came out empty"
     if len(text) > limit:
