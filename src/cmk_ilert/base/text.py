@@ -8,7 +8,7 @@ core leaves unresolved ``$SERVICE...$`` macros in host notifications. Everything
 from __future__ import annotations
 
 import re
-from typing import Mapping
+from typing import List, Mapping
 
 _MACRO = re.compile(r"\$([A-Z][A-Z0-9_]*)\$")
 _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>")
@@ -148,6 +148,6 @@ def render_value(template: str, context: Mapping[str, str], value_limit: int) ->
     return _VALUE_MACRO.sub(lambda m: context.get(m.group(1), "")[:value_limit], bound(template, MAX_TEMPLATE))
 
 
-def value_macros(template: str) -> "list[str]":
+def value_macros(template: str) -> List[str]:
     """The macro names of a value template, in order."""
     return _VALUE_MACRO.findall(bound(template, MAX_TEMPLATE))
