@@ -14,6 +14,8 @@ for extra in (REPO / "standin", REPO / "src", REPO):
         sys.path.insert(0, str(extra))
 
 from ilert_standin import StandIn  # noqa: E402
+from ilert_standin.state import OBSERVERS  # noqa: E402
+from tests.support.event_schema import SCHEMA, validate  # noqa: E402
 from tests.support.site import (  # noqa: E402
     KEY_API,
     KEY_CMK,
@@ -39,6 +41,38 @@ def pytest_report_header(config: pytest.Config) -> str:
     out = subprocess.run([runtime_python(), "-c", "import sys, requests; print(sys.version.split()[0], "
                           "requests.__version__)"], capture_output=True, text=True)
     return "cmk_ilert runtime under test: %s (Python, requests: %s)" % (runtime_python(), out.stdout.strip())
+
+
+#: Every events-API body this package sent to a stand-in of this process, and its violations
+#: of the Event schema derived from iLert's OpenAPI document (tests/support/event_schema.py).
+SCHEMA_SEEN: list = []
+SCHEMA_FAILURES: list = []
+
+
+def _observe(entry: dict) -> None:
+    headers = {k.lower(): v for k, v in (entry.get("headers") or {}).items()}
+    if entry.get("method") != "POST" or str(entry.get("path", "")).split("?")[0].rstrip("/") != "/api/events":
+        return
+    if not headers.get("user-agent", "").startswith("cmk_ilert/"):
+        return  # a test's own hand-made request (the stand-in's tests send invalid ones on purpose)
+    SCHEMA_SEEN.append(entry["body"])
+    problems = validate(entry["body"]) if isinstance(entry["body"], dict) else ["body: not a JSON object"]
+    if problems:
+        SCHEMA_FAILURES.append("; ".join(problems[:5]))
+
+
+OBSERVERS.append(_observe)
+
+
+@pytest.fixture(autouse=True)
+def event_schema_check() -> Iterator[None]:
+    """Every event this package sends to a stand-in during a test is valid against iLert's
+    ``Event`` schema (OpenAPI %s, derived into tests/support/ilert_event_schema.json)."""
+    start = len(SCHEMA_FAILURES)
+    yield
+    failures = SCHEMA_FAILURES[start:]
+    assert not failures, "event(s) not valid against iLert's Event schema (%s): %s" % (
+        SCHEMA["x-openapi-version"], failures[:3])
 
 
 @pytest.fixture

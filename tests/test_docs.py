@@ -15,7 +15,8 @@ KNOWN_KEYS = [
     "ilert_api_key", "ilert_source_type", "ilert_api_url", "ilert_priority", "ilert_summary_host",
     "ilert_summary_service", "ilert_details_host", "ilert_details_service", "url_prefix", "proxy_url",
     "ignore_ssl", "timeout", "forward_custom", "routing_key", "outbox", "rate_limit",
-    "comment_events", "coalesce", "inventory_facts",
+    "comment_events", "coalesce", "inventory_facts", "routing_key_fallback", "ilert_severity",
+    "ilert_services", "runbook_links", "graph_link", "accept_comments",
 ]
 
 

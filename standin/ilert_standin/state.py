@@ -34,6 +34,10 @@ ALERTS_ORDERS: tuple[str, ...] = get_args(AlertsOrder)
 #: ``resolvedByType`` (an inference: ilert-go does not say which values those fields take).
 ActorType = Literal["USER", "SOURCE"]
 FIRST_SOURCE_ID = 1001
+#: Called with every request the stand-ins of this process log (after it was answered); the
+#: test suite validates every event body against the schema derived from iLert's OpenAPI
+#: document here (tests/conftest.py). An observer must not raise.
+OBSERVERS: list[Callable[[LogEntry], None]] = []
 
 
 class LogEntry(TypedDict):
@@ -520,6 +524,8 @@ class State:
         with self.lock:
             entry["index"] = len(self._log)
             self._log.append(entry)
+        for observer in list(OBSERVERS):
+            observer(entry)
 
     def log(self, since: int = 0) -> list[LogEntry]:
         with self.lock:

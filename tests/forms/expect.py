@@ -44,6 +44,12 @@ CONTRACT_KEYS = (
     "comment_events",
     "coalesce",
     "inventory_facts",
+    "routing_key_fallback",
+    "ilert_severity",
+    "ilert_services",
+    "runbook_links",
+    "graph_link",
+    "accept_comments",
 )
 #: contract defaults of the keys whose default is a plain value (absent = this value)
 CONTRACT_DEFAULTS = {
@@ -158,7 +164,26 @@ def expected_settings(params: Mapping[str, Any]) -> Settings:
         comment_events=_flag(get("comment_events"), defaults["comment_events"]),
         coalesce=_flag(get("coalesce"), defaults["coalesce"]),
         inventory_facts=_flag(get("inventory_facts"), defaults["inventory_facts"]),
+        # new in issue 18: absent = today's behaviour (no fallback, no severity, no services,
+        # no extra links, ACCEPT and COMMENT apart)
+        routing_key_fallback=_stripped(get("routing_key_fallback")),
+        severity=_severity(get("ilert_severity")),
+        services=(get("ilert_services") or "").strip(),
+        runbook_links=_flag(get("runbook_links"), False),
+        graph_link=_flag(get("graph_link"), False),
+        accept_comments=_flag(get("accept_comments"), False),
     )
+
+
+def _stripped(value: Any) -> Optional[str]:
+    return (value.strip() or None) if value is not None else None
+
+
+def _severity(value: Any) -> str:
+    """Legacy DropdownChoice word, or the modern SingleChoice name (the same words)."""
+    if value is None:
+        return "off"
+    return value
 
 
 #: what the script must make of a savable value that is not an iLert key (see ``_checked``)

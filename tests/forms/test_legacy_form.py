@@ -56,7 +56,8 @@ def test_defaults_match_the_contract(loaded):
 def test_default_on_checkboxes_can_store_false(loaded):
     # comment_events / coalesce / outbox default to on: the form must be able to save False
     spec = loaded.spec()
-    for key in ("comment_events", "coalesce", "outbox", "inventory_facts"):
+    for key in ("comment_events", "coalesce", "outbox", "inventory_facts", "runbook_links", "graph_link",
+                "accept_comments"):
         assert set(spec.element(key).samples()) == {True, False}, key
         spec.validate({"ilert_api_key": ("password", "k"), key: False})
 
@@ -84,6 +85,10 @@ def test_refuses_what_the_script_cannot_use(loaded):
         {"ilert_api_key": ("password", "k"), "rate_limit": -1},
         {"ilert_api_key": ("password", "k"), "url_prefix": {"manual": "https://h/site/"}},
         {"ilert_api_key": ("password", "k"), "routing_key": ""},
+        {"ilert_api_key": ("password", "k"), "routing_key_fallback": ""},
+        {"ilert_api_key": ("password", "k"), "ilert_services": ""},
+        {"ilert_api_key": ("password", "k"), "ilert_severity": "3"},
+        {"ilert_api_key": ("password", "k"), "ilert_severity": 3},
         {"ilert_api_key": ("password", "k"), "unknown": 1},
     ]
     for value in bad:

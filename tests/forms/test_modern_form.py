@@ -138,6 +138,8 @@ def test_text_validation_agrees_with_the_legacy_form(form):
         "ilert_api_url": form.elements["ilert_api_url"].parameter_form,
         "url_prefix": form.elements["url_prefix"].parameter_form,
         "routing_key": form.elements["routing_key"].parameter_form,
+        "routing_key_fallback": form.elements["routing_key_fallback"].parameter_form,
+        "ilert_services": form.elements["ilert_services"].parameter_form,
     }
     with legacy_form("2.4") as load:
         spec = load.spec()
@@ -146,8 +148,9 @@ def test_text_validation_agrees_with_the_legacy_form(form):
             assert legacy_ok == (not fv.messages(modern["ilert_api_url"], candidate)), candidate
             legacy_ok = _valid(spec.element("url_prefix"), {"manual": candidate})
             assert legacy_ok == (not fv.messages(modern["url_prefix"], ("manual", candidate))), candidate
-            legacy_ok = _valid(spec.element("routing_key"), candidate)
-            assert legacy_ok == (not fv.messages(modern["routing_key"], candidate)), candidate
+            for name in ("routing_key", "routing_key_fallback", "ilert_services"):
+                legacy_ok = _valid(spec.element(name), candidate)
+                assert legacy_ok == (not fv.messages(modern[name], candidate)), (name, candidate)
 
 
 def _valid(valuespec, value):

@@ -350,10 +350,114 @@ def _parameter_form() -> Dictionary:
                 parameter_form=String(
                     title=Title("Routing key"),
                     help_text=Help(
-                        "iLert routing key of the alert (source type API only), used by iLert's"
-                        " event routing to pick the escalation policy."
+                        "Source type <i>API</i> only (an alert source of type Checkmk receives no"
+                        " routing key). iLert routing key of the alert: iLert uses the escalation"
+                        " policy with this routing key instead of the alert source's own. Either a"
+                        " fixed key (sent as entered) or a template over the notification context,"
+                        " so that one rule routes each alert to its team, for example"
+                        " <tt>$HOSTLABEL_team$</tt>, <tt>$SERVICELABEL_owner$</tt>,"
+                        " <tt>$HOSTFOLDER$</tt> (the Setup folder) or"
+                        " <tt>$HOSTCONTACTGROUPNAMES$</tt>. If a macro of the template is empty, or"
+                        " the result is longer than 255 characters, the fallback below is used;"
+                        " without a usable fallback no routing key is sent and the alert source's"
+                        " escalation policy applies."
                     ),
                     custom_validate=(validators.LengthInRange(min_value=1),),
+                ),
+            ),
+            "routing_key_fallback": DictElement(
+                parameter_form=String(
+                    title=Title("Routing key fallback"),
+                    help_text=Help(
+                        "Source type <i>API</i> only. Used when the routing key template comes"
+                        " out empty, for example <tt>team-ops</tt> or another template such as"
+                        " <tt>$HOSTLABEL_department$</tt>. Without it such an alert carries no"
+                        " routing key."
+                    ),
+                    custom_validate=(validators.LengthInRange(min_value=1),),
+                ),
+            ),
+            "ilert_severity": DictElement(
+                parameter_form=SingleChoice(
+                    title=Title("Alert severity"),
+                    help_text=Help(
+                        "Source type <i>API</i> only. iLert severity 1..5 of a new alert; it"
+                        " overrides the severity the alert source evaluates. <i>Automatic</i>:"
+                        " DOWN and CRITICAL 2, UNREACHABLE and WARNING 3, UNKNOWN 4, anything else"
+                        " 5; a service level (<tt>SVC_SL</tt>, else <tt>HOST_SL</tt>) of 20 (Gold)"
+                        " makes it one step more severe, 30 (Platinum) or more two steps, never"
+                        " beyond 1. Without this option no severity is sent."
+                    ),
+                    elements=[
+                        SingleChoiceElement(
+                            name="auto", title=Title("Automatic (from the state and the service level)")
+                        ),
+                        SingleChoiceElement(name="severity_1", title=Title("Always 1")),
+                        SingleChoiceElement(name="severity_2", title=Title("Always 2")),
+                        SingleChoiceElement(name="severity_3", title=Title("Always 3")),
+                        SingleChoiceElement(name="severity_4", title=Title("Always 4")),
+                        SingleChoiceElement(name="severity_5", title=Title("Always 5")),
+                        SingleChoiceElement(name="off", title=Title("Do not send a severity")),
+                    ],
+                    prefill=DefaultValue("auto"),
+                ),
+            ),
+            "ilert_services": DictElement(
+                parameter_form=String(
+                    title=Title("Affected iLert services"),
+                    help_text=Help(
+                        "Source type <i>API</i> only. Aliases of the iLert services a new alert"
+                        " affects (shown on iLert status pages), separated by commas: fixed"
+                        " aliases or a template such as <tt>$SERVICELABEL_ilert_service$</tt> or"
+                        " <tt>$HOSTLABEL_ilert_service$</tt>. At most 20 aliases of up to 255"
+                        " characters each. Empty: no services."
+                    ),
+                    field_size=FieldSize.LARGE,
+                    custom_validate=(validators.LengthInRange(min_value=1),),
+                ),
+            ),
+            "runbook_links": DictElement(
+                parameter_form=BooleanChoice(
+                    title=Title("Runbook links"),
+                    label=Label("Add the notes and action URLs of host and service as links"),
+                    help_text=Help(
+                        "Source type <i>API</i> only. The notes URL and action URL of the"
+                        " service and of its host (<tt>SERVICENOTESURL</tt>,"
+                        " <tt>SERVICEACTIONURL</tt>, <tt>HOSTNOTESURL</tt>,"
+                        " <tt>HOSTACTIONURL</tt>) become links of the alert, next to the links"
+                        " back to Checkmk. Only http(s) URLs are used."
+                    ),
+                    prefill=DefaultValue(True),
+                    migrate=migrate_flag,
+                ),
+            ),
+            "graph_link": DictElement(
+                parameter_form=BooleanChoice(
+                    title=Title("Link to the graphs"),
+                    label=Label("Add a link to the graphs page of the host or service in Checkmk"),
+                    help_text=Help(
+                        "Source type <i>API</i> only. Needs the URL prefix for links to Checkmk."
+                        " A link, not an image: iLert would have to fetch an image from the site"
+                        " itself."
+                    ),
+                    prefill=DefaultValue(True),
+                    migrate=migrate_flag,
+                ),
+            ),
+            "accept_comments": DictElement(
+                parameter_form=BooleanChoice(
+                    title=Title("Acknowledgement comment in the accept event"),
+                    label=Label("Send the acknowledgement's author and comment with the accept"),
+                    help_text=Help(
+                        "Source type <i>API</i> only. The author and comment of an"
+                        " acknowledgement travel in the accept event itself: one request instead"
+                        " of two (iLert accepts 50 events per minute per alert source). Only if"
+                        " iLert answers that the alert was accepted already, the comment follows"
+                        " as a comment event of its own. Without this option every"
+                        " acknowledgement sends an accept and a comment event."
+                    ),
+                    prefill=DefaultValue(True),
+                    migrate=migrate_flag,
                 ),
             ),
             "outbox": DictElement(

@@ -239,6 +239,7 @@ def _dry_run(path: Optional[str], env: Mapping[str, str], printer: Printer, erro
         placeholder = True
     settings = parse_settings(values)
     printer.add_secrets(settings.secrets())
+    errors.add_secrets(settings.secrets())
     ctx = NotificationContext(values)
     mapped = map_notification(ctx, settings)
     if isinstance(mapped, Ignored):
@@ -247,6 +248,12 @@ def _dry_run(path: Optional[str], env: Mapping[str, str], printer: Printer, erro
         return EXIT_OK
     documents = []
     for event in mapped:
+        # How the rule's templates came out (routing key, severity, services): on stderr.
+        for note in event.notes:
+            errors.line("%s %s: %s" % (event.event_type, event.alert_key, note))
+        if event.notes and settings.source_type != "api":
+            errors.line("%s %s: not sent: the source type checkmk posts the context as Checkmk's built-in method "
+                        "does and has no routingKey, severity or services" % (event.event_type, event.alert_key))
         request = build(event, ctx, settings)
         url, body = request.final(settings.api_key.reveal())
         headers = {"Content-Type": "application/json", "User-Agent": "cmk_ilert/" + __version__}

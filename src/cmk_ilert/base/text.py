@@ -8,7 +8,7 @@ core leaves unresolved ``$SERVICE...$`` macros in host notifications. Everything
 from __future__ import annotations
 
 import re
-from typing import Mapping
+from typing import List, Mapping
 
 _MACRO = re.compile(r"\$([A-Z][A-Z0-9_]*)\$")
 _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>")
@@ -141,3 +141,22 @@ def printable(text: str, limit: int = 200) -> str:
     characters remain (an ellipsis marks a cut). Its cost depends on ``limit`` only."""
     head = text[: limit + 1]
     return bound("".join(c if c.isprintable() else "?" for c in head), limit)
+
+
+#: Macros of value templates (routing key, services): Checkmk's upper-case names and label
+#: keys as they stand in the context (``$HOSTLABEL_team$``, ``$HOSTLABEL_cmk/os_family$``).
+_VALUE_MACRO = re.compile(r"\$([A-Za-z_][A-Za-z0-9_./:-]{0,254})\$")
+
+
+def render_value(template: str, context: Mapping[str, str], value_limit: int) -> str:
+    """Replace each ``$KEY$`` (label keys included) by its context value, in one pass.
+
+    Unknown macros become ''. A value is cut to ``value_limit`` before it is put in and is
+    never expanded again, so ``$`` or braces in a label stay literal text.
+    """
+    return _VALUE_MACRO.sub(lambda m: context.get(m.group(1), "")[:value_limit], bound(template, MAX_TEMPLATE))
+
+
+def value_macros(template: str) -> List[str]:
+    """The macro names of a value template, in order."""
+    return _VALUE_MACRO.findall(bound(template, MAX_TEMPLATE))

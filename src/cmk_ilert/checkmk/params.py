@@ -47,6 +47,8 @@ DEFAULT_DETAILS_SERVICE = (
 
 SOURCE_TYPES = ("checkmk", "api")
 PRIORITIES = ("auto", "HIGH", "LOW")
+#: ``ilert_severity``: off (none sent, also when absent), auto (the table in mapping), or fixed.
+SEVERITIES = ("off", "auto", "severity_1", "severity_2", "severity_3", "severity_4", "severity_5")
 _FALSE_WORDS = frozenset(("", "false", "0", "no", "off", "none"))
 
 
@@ -90,6 +92,18 @@ class Settings(NamedTuple):
     comment_events: bool = True
     coalesce: bool = True
     inventory_facts: bool = False
+    #: Used when the routing-key template yields nothing (a template itself).
+    routing_key_fallback: Optional[str] = None
+    #: One of SEVERITIES; ``off`` (absent) sends no severity.
+    severity: str = "off"
+    #: Template of the iLert service aliases an ALERT affects ('' = none).
+    services: str = ""
+    #: Notes and action URLs of host and service as links.
+    runbook_links: bool = False
+    #: A link to the graphs page of the host or service in Checkmk.
+    graph_link: bool = False
+    #: The acknowledgement's author and comment in the ACCEPT event itself.
+    accept_comments: bool = False
     #: Password-store id the key came from: queued events keep the id, not the key.
     api_key_store_id: Optional[str] = None
 
@@ -126,6 +140,12 @@ def parse_settings(context: Mapping[str, str], password_lookup: Optional[Lookup]
         comment_events=_flag(context, "COMMENT_EVENTS", default=True),
         coalesce=_flag(context, "COALESCE", default=True),
         inventory_facts=_flag(context, "INVENTORY_FACTS", default=False),
+        routing_key_fallback=_text(context, "ROUTING_KEY_FALLBACK").strip() or None,
+        severity=_severity(context),
+        services=_text(context, "ILERT_SERVICES").strip(),
+        runbook_links=_flag(context, "RUNBOOK_LINKS", default=False),
+        graph_link=_flag(context, "GRAPH_LINK", default=False),
+        accept_comments=_flag(context, "ACCEPT_COMMENTS", default=False),
     )
 
 
@@ -208,6 +228,19 @@ def _priority(context: Mapping[str, str]) -> str:
     if raw.upper() in ("HIGH", "LOW"):
         return raw.upper()
     raise ConfigError("parameter ilert_priority must be one of auto, HIGH, LOW")
+
+
+def _severity(context: Mapping[str, str]) -> str:
+    """``off``/``auto``/``severity_N`` (both forms store these words); a bare 1..5 is accepted too."""
+    fam = _family(context, "ILERT_SEVERITY")
+    raw = (_parts(fam) or [""])[0].strip().lower()
+    if not raw:
+        return "off"
+    if raw in ("1", "2", "3", "4", "5"):
+        raw = "severity_" + raw
+    if raw in SEVERITIES:
+        return raw
+    raise ConfigError("parameter ilert_severity must be one of %s" % ", ".join(SEVERITIES))
 
 
 def _number(context: Mapping[str, str], name: str) -> Optional[float]:

@@ -91,6 +91,10 @@ def api_request(event: Event, settings: Settings) -> WireRequest:
         body["customDetails"] = dict(event.custom_details)
     if event.routing_key and event.event_type == ALERT:
         body["routingKey"] = event.routing_key
+    if event.severity is not None and event.event_type == ALERT:
+        body["severity"] = event.severity
+    if event.services and event.event_type == ALERT:
+        body["services"] = [{"alias": alias} for alias in event.services]
     return WireRequest(settings.api_url + "/api/events", body, "api", hint(key), KEY_IN_BODY)
 
 

@@ -60,6 +60,7 @@ def deliver_direct(items: List[Prepared], outbox: Outbox, deliverer: Deliverer, 
     Checkmk's spooler owns retries."""
     from ..ilert.transport import DELIVERED as OK  # lazy: transport only when something is sent
     from ..ilert.transport import PERMANENT  # lazy: as above
+    from ..outbox.delivery import comment_followup  # lazy: as above
 
     states: List[str] = []
     held: Set[str] = set()  # groups in which an event of this call was not delivered
@@ -96,6 +97,12 @@ def deliver_direct(items: List[Prepared], outbox: Outbox, deliverer: Deliverer, 
         states.append(state)
         if state != DELIVERED:
             held.add(item.group)
+            continue
+        follow = comment_followup(item.data, outcome.detail)
+        if follow is not None and deliverer.fits(follow, deadline):
+            extra = deliverer.send(follow, deadline)  # one attempt, like every event here
+            printer.line("%s %s: %s (%s)" % (follow["event_type"], follow["alert_key"], "delivered" if
+                                             extra.status == OK else "not delivered", extra.detail))
     return states
 
 

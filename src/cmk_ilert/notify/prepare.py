@@ -78,6 +78,9 @@ def _prepared(ctx: NotificationContext, settings: Settings, event: Event, n: int
         "attempts": 0,
         "next_attempt": 0.0,
     }
+    if event.event_type == "ACCEPT" and event.comments and request.kind == "api" and settings.accept_comments \
+            and settings.comment_events:
+        data["comment_followup"] = True  # see outbox.delivery.comment_followup
     identity = event_identity(endpoint, ctx.values)
     if part:
         identity = sha256(("%s/%d" % (identity, part)).encode()).hexdigest()[:32]

@@ -14,6 +14,7 @@ import os
 import time
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
+from ..base.digest import sha256
 from ..checkmk.password_store import Lookup
 from ..ilert.transport import DELIVERED as OK
 from ..ilert.transport import MIN_EXCHANGE, PERMANENT
@@ -148,6 +149,11 @@ class Deliverer(Sender):
                     detail += ", alert " + url
                     alertlinks.remember(outbox.root, str(entry.data.get("alert_key", "")), url, now)
                 results.append(Result(entry.identity, DELIVERED, label, _joined(detail, problem), alert_url=url))
+                follow = comment_followup(entry.data, outcome.detail)
+                if follow is not None:
+                    queued = _queue_followup(outbox, entry, follow)
+                    if queued is not None:
+                        rest.insert(0, queued)
                 continue
             if outcome.status == PERMANENT:
                 problem = outbox.dead_letter(entry, outcome.detail, now, self.redactor)
@@ -169,6 +175,42 @@ class Deliverer(Sender):
                     outcome.detail, updated.attempts, max(0, int(due_at(updated, now) - now))), problem)))
             return results, False
         return results, True
+
+
+def comment_followup(data: Dict[str, Any], detail: str) -> Optional[Dict[str, Any]]:
+    """The COMMENT that carries an ACCEPT's comments when iLert dropped them.
+
+    With ``accept_comments`` the acknowledgement's author and comment travel in the ACCEPT
+    itself (one request instead of two). iLert answers an ACCEPT for an alert that is already
+    accepted with ALREADY_ACCEPTED and drops its comments: only then the comments follow as a
+    COMMENT event (an entry of their own, right behind the ACCEPT). None otherwise.
+    """
+    if not data.get("comment_followup") or data.get("event_type") != "ACCEPT" or "ALREADY_ACCEPTED" not in detail:
+        return None
+    request = data.get("request")
+    if not isinstance(request, dict):
+        return None
+    body = request.get("body")
+    if not isinstance(body, dict) or not body.get("comments"):
+        return None
+    keep = ("eventType", "alertKey", "summary", "comments")
+    follow = dict(data, event_type="COMMENT", seq=str(data.get("seq", "")) + "-c", attempts=0, next_attempt=0.0,
+                  comment_followup=False,
+                  request=dict(request, body=dict({k: body[k] for k in keep if k in body}, eventType="COMMENT")))
+    for name in ("last_error", "last_attempt", "reached"):
+        follow.pop(name, None)
+    return follow
+
+
+def _queue_followup(outbox: Outbox, entry: Entry, follow: Dict[str, Any]) -> Optional[Entry]:
+    identity = sha256(("%s/comment" % entry.identity).encode()).hexdigest()[:32]
+    try:
+        states = outbox.enqueue([(entry.group, identity, follow)])
+    except OSError:
+        return None
+    if not states or states[0][1] != QUEUED:
+        return None
+    return Entry(os.path.join(outbox.queue, "%s.%s.json" % (entry.group, identity)), identity, entry.group, follow)
 
 
 def _coalesce(outbox: Outbox, entries: List[Entry], results: List[Result]) -> Tuple[List[Entry], bool]:

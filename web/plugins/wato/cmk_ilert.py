@@ -382,11 +382,115 @@ def _cmk_ilert_register_form():
             TextInput(
                 title=_("Routing key"),
                 help=_(
-                    "iLert routing key of the alert (source type API only), used by iLert's"
-                    " event routing to pick the escalation policy."
+                    "Source type <i>API</i> only (an alert source of type Checkmk receives no"
+                    " routing key). iLert routing key of the alert: iLert uses the escalation"
+                    " policy with this routing key instead of the alert source's own. Either a"
+                    " fixed key (sent as entered) or a template over the notification context, so"
+                    " that one rule routes each alert to its team, for example"
+                    " <tt>$HOSTLABEL_team$</tt>, <tt>$SERVICELABEL_owner$</tt>, <tt>$HOSTFOLDER$</tt>"
+                    " (the Setup folder) or <tt>$HOSTCONTACTGROUPNAMES$</tt>. If a macro of"
+                    " the template is empty, or the result is longer than 255 characters, the"
+                    " fallback below is used; without a usable fallback no routing key is sent"
+                    " and the alert source's escalation policy applies."
                 ),
                 size=40,
                 allow_empty=False,
+            ),
+        ),
+        (
+            "routing_key_fallback",
+            TextInput(
+                title=_("Routing key fallback"),
+                help=_(
+                    "Source type <i>API</i> only. Used when the routing key template comes out"
+                    " empty, for example <tt>team-ops</tt> or another template such as"
+                    " <tt>$HOSTLABEL_department$</tt>. Without it such an alert carries no"
+                    " routing key."
+                ),
+                size=40,
+                allow_empty=False,
+            ),
+        ),
+        (
+            "ilert_severity",
+            DropdownChoice(
+                title=_("Alert severity"),
+                help=_(
+                    "Source type <i>API</i> only. iLert severity 1..5 of a new alert; it"
+                    " overrides the severity the alert source evaluates. <i>Automatic</i>:"
+                    " DOWN and CRITICAL 2, UNREACHABLE and WARNING 3, UNKNOWN 4, anything else 5;"
+                    " a service level (<tt>SVC_SL</tt>, else <tt>HOST_SL</tt>) of 20 (Gold)"
+                    " makes it one step more severe, 30 (Platinum) or more two steps, never"
+                    " beyond 1. Without this option no severity is sent."
+                ),
+                choices=[
+                    ("auto", _("Automatic (from the state and the service level)")),
+                    ("severity_1", _("Always 1")),
+                    ("severity_2", _("Always 2")),
+                    ("severity_3", _("Always 3")),
+                    ("severity_4", _("Always 4")),
+                    ("severity_5", _("Always 5")),
+                    ("off", _("Do not send a severity")),
+                ],
+                default_value="auto",
+            ),
+        ),
+        (
+            "ilert_services",
+            TextInput(
+                title=_("Affected iLert services"),
+                help=_(
+                    "Source type <i>API</i> only. Aliases of the iLert services a new alert"
+                    " affects (shown on iLert status pages), separated by commas: fixed"
+                    " aliases or a template such as <tt>$SERVICELABEL_ilert_service$</tt> or"
+                    " <tt>$HOSTLABEL_ilert_service$</tt>. At most 20 aliases of up to 255"
+                    " characters each. Empty: no services."
+                ),
+                size=60,
+                allow_empty=False,
+            ),
+        ),
+        (
+            "runbook_links",
+            Checkbox(
+                title=_("Runbook links"),
+                label=_("Add the notes and action URLs of host and service as links"),
+                help=_(
+                    "Source type <i>API</i> only. The notes URL and action URL of the service"
+                    " and of its host (<tt>SERVICENOTESURL</tt>, <tt>SERVICEACTIONURL</tt>,"
+                    " <tt>HOSTNOTESURL</tt>, <tt>HOSTACTIONURL</tt>) become links of the alert,"
+                    " next to the links back to Checkmk. Only http(s) URLs are used."
+                ),
+                default_value=True,
+            ),
+        ),
+        (
+            "graph_link",
+            Checkbox(
+                title=_("Link to the graphs"),
+                label=_("Add a link to the graphs page of the host or service in Checkmk"),
+                help=_(
+                    "Source type <i>API</i> only. Needs the URL prefix for links to Checkmk."
+                    " A link, not an image: iLert would have to fetch an image from the site"
+                    " itself."
+                ),
+                default_value=True,
+            ),
+        ),
+        (
+            "accept_comments",
+            Checkbox(
+                title=_("Acknowledgement comment in the accept event"),
+                label=_("Send the acknowledgement's author and comment with the accept"),
+                help=_(
+                    "Source type <i>API</i> only. The author and comment of an acknowledgement"
+                    " travel in the accept event itself: one request instead of two (iLert"
+                    " accepts 50 events per minute per alert source). Only if iLert answers"
+                    " that the alert was accepted already, the comment follows as a comment"
+                    " event of its own. Without this option every acknowledgement sends an"
+                    " accept and a comment event."
+                ),
+                default_value=True,
             ),
         ),
         (
