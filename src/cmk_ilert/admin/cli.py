@@ -5,6 +5,9 @@ flush      deliver what is due from the outbox (site cron; ``--now`` for admins)
 status     pending events per alert key, dead letters; exit code for a local check
 dry-run    print the request a context would produce, key redacted
 test       send one test alert and its resolve to a real key
+dead       list the dead letters (events iLert rejected), with an id each
+retry      send dead letters again, in order, once the cause is fixed
+discard    remove dead letters that must not be sent
 heartbeat  ping an iLert heartbeat URL (site cron), at most once a minute
 sync       mirror what responders do in iLert into Checkmk (site cron; docs/sync.md)
 
@@ -68,13 +71,38 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("status", help="show the outbox: pending per alert key, dead letters",
                        description="Summarise the outbox. Exit code 0 OK, 1 events waiting longer than --warn, "
-                                   "2 dead letters or events waiting longer than --crit, 3 no outbox; "
+                                   "2 dead letters not yet retried or discarded, events waiting longer than "
+                                   "--crit, or an outbox that cannot be written; 3 no outbox; "
                                    "--local-check prints one line in Checkmk's local check format "
                                    "(agent side: docs/site-cron.md).")
     p.add_argument("--warn", type=_seconds, default=300.0, metavar="SECONDS", help="default 300")
     p.add_argument("--crit", type=_seconds, default=3600.0, metavar="SECONDS", help="default 3600")
     p.add_argument("--local-check", action="store_true", help="print a Checkmk local check line")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = sub.add_parser("dead", help="list dead letters: events iLert rejected, not yet retried or discarded",
+                       description="List the dead letters with an id each, the event and why iLert rejected it. "
+                                   "Exit code 2 while there is one (status is CRIT and the heartbeat is not "
+                                   "pinged until each is retried or discarded).")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = sub.add_parser("retry", help="send dead letters again, in order, after the cause is fixed",
+                       description="Put dead letters back in the queue in their original order and deliver them "
+                                   "now (as flush --now). A dead letter is discarded instead, with the reason, when "
+                                   "an event of its alert key was delivered after it was rejected (a RESOLVE: the "
+                                   "problem has recovered). An event whose rule names a password-store entry is "
+                                   "sent with the key the store holds now; one whose rule has the key typed in "
+                                   "keeps the key it was queued with (docs/delivery.md).")
+    p.add_argument("ids", nargs="*", metavar="ID", help="dead letter ids, as 'dead' shows them")
+    p.add_argument("--all", action="store_true", help="every dead letter")
+    p.add_argument("--max-time", type=_seconds, default=50.0, metavar="SECONDS",
+                   help="stop delivering after this many seconds (default 50)")
+
+    p = sub.add_parser("discard", help="remove dead letters that must not be sent",
+                       description="Remove dead letters (they stop counting for status and the heartbeat); each "
+                                   "leaves one line in journal/handled.jsonl of the outbox.")
+    p.add_argument("ids", nargs="*", metavar="ID", help="dead letter ids, as 'dead' shows them")
+    p.add_argument("--all", action="store_true", help="every dead letter")
 
     p = sub.add_parser("dry-run", help="print the request a notification would send (key redacted)",
                        description="Build the iLert request for a context without sending it. The context comes "
@@ -150,6 +178,14 @@ def main(argv: Optional[List[str]] = None, environ: Optional[Mapping[str, str]] 
             from .status import run_status  # lazy: per command
 
             return run_status(env, printer, args.warn, args.crit, args.local_check, args.json)
+        if args.command in ("dead", "retry", "discard"):
+            from .recovery import run_dead, run_discard, run_retry  # lazy: per command
+
+            if args.command == "dead":
+                return run_dead(env, printer, args.json)
+            if args.command == "retry":
+                return run_retry(env, printer, args.ids, args.all, args.max_time)
+            return run_discard(env, printer, args.ids, args.all)
         if args.command == "dry-run":
             return _dry_run(args.file, env, printer, errors)
         if args.command == "test":
@@ -189,7 +225,7 @@ def _flushed(code: int) -> int:
 
 def _hard_limit(args: argparse.Namespace) -> float:
     """The last-resort bound of a command; its own logic ends well before."""
-    if args.command in ("flush", "sync"):
+    if args.command in ("flush", "sync", "retry"):
         return max(1.0, min(float(args.max_time), 3600.0)) + 10.0
     if args.command in ("heartbeat", "test"):
         return 2 * max(1.0, min(float(args.timeout), 50.0)) + 10.0
