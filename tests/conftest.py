@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Iterator
@@ -24,6 +23,7 @@ from tests.support.site import (  # noqa: E402
     SITE_ROOTS,
     FakeSite,
     runtime_python,
+    without_kept_secrets,
 )
 
 
@@ -71,25 +71,9 @@ def secret_scan() -> Iterator[None]:
                 if secret in str(path):
                     leaks.append("file name %s" % path)
             if "dead" in path.parts and path.is_file():
-                data = _without_kept_secrets(path.read_text(errors="replace"))
+                data = without_kept_secrets(path.read_text(errors="replace"))
                 for secret in SECRETS:
                     if secret in data:
                         leaks.append("dead letter %s holds a secret" % path)
     assert not leaks, "secret leak(s):\n" + "\n".join(leaks)
 
-
-def _without_kept_secrets(text: str) -> str:
-    """A dead letter keeps its event for ``retry`` the way the queue keeps it (a 0600 file): the
-    key reference (a store id, or a key typed into the rule) and the proxy URL may hold a secret
-    there, and only there (docs/delivery.md, what is stored where). Everything else must not."""
-    try:
-        record = json.loads(text)
-    except ValueError:
-        return text
-    if not isinstance(record, dict):
-        return text
-    kept = record.get("entry") if isinstance(record.get("entry"), dict) else record  # *.unresolved.json: the entry
-    kept.pop("key", None)
-    if isinstance(kept.get("transport"), dict):
-        kept["transport"].pop("proxy_url", None)
-    return json.dumps(record)

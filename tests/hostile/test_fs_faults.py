@@ -71,7 +71,8 @@ def test_full_disk_while_writing_a_dead_letter_keeps_the_event(site, standin, mo
         result = run(site, "flush")
         no_crash(result)
         assert result.returncode == 1, result.output
-        assert "could not move it to the dead letters, disk full (ENOSPC): it stays queued" in result.output, result.output
+        assert "could not move it to the dead letters, disk full (ENOSPC): it stays queued" in result.output, \
+            result.output
         assert down.exists() and site.dead() == []
         disk.free()
         again = run(site, "flush")
