@@ -29,9 +29,11 @@ from ..base.errors import EXIT_OK, EXIT_PERMANENT, EXIT_TEMPORARY, CmkIlertError
 from ..base.output import Printer, silence
 
 #: The site cron line (docs/site-cron.md): the installed notification script runs the command, under
-#: the site's own Python, found through $OMD_ROOT, which every site crontab sets.
-CRON_LINE = ("* * * * * $OMD_ROOT/bin/python3 $OMD_ROOT/local/share/check_mk/notifications/cmk_ilert "
-             "flush --quiet >>$OMD_ROOT/var/log/cmk_ilert.log 2>&1")
+#: the site's own Python, found through $OMD_ROOT, which every site crontab sets. Once the package is
+#: removed (no script) the line does nothing and says nothing.
+CRON_LINE = ("* * * * * test -f $OMD_ROOT/local/share/check_mk/notifications/cmk_ilert && $OMD_ROOT/bin/python3 "
+             "$OMD_ROOT/local/share/check_mk/notifications/cmk_ilert flush --quiet >>$OMD_ROOT/var/log/cmk_ilert.log "
+             "2>&1")
 
 
 def _seconds(text: str) -> float:
@@ -125,14 +127,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("heartbeat", help="ping an iLert heartbeat URL (for the site cron)",
                        description="Ping an iLert heartbeat monitor, at most once per --min-interval, and only "
-                                   "while the outbox is healthy, so iLert alerts when this site can no longer "
-                                   "notify. The URL holds a key: it is never printed.")
+                                   "while this site can notify: not while a rejected event is neither retried nor "
+                                   "discarded, an event waits longer than --max-pending-age, or the outbox cannot "
+                                   "be written (status's CRIT, one line says why, exit 1); so iLert alerts when "
+                                   "this site can no longer notify. The URL holds a key: it is never printed.")
     p.add_argument("url", nargs="?", help="heartbeat URL (visible in 'ps': prefer --url-file or $ILERT_HEARTBEAT_URL)")
     p.add_argument("--url-file", metavar="FILE", help="file holding the heartbeat URL")
     p.add_argument("--min-interval", type=_seconds, default=60.0, metavar="SECONDS")
     p.add_argument("--max-pending-age", type=_seconds, default=900.0, metavar="SECONDS",
-                   help="skip the ping while an event waits longer than this (default 900)")
+                   help="skip the ping while an event waits longer than this (default 900; also while a "
+                        "rejected event is not handled or the outbox cannot be written)")
     p.add_argument("--timeout", type=_seconds, default=10.0)
+    p.add_argument("--quiet", action="store_true", help="print only skipped pings and failures (for the cron log)")
 
     p = sub.add_parser("sync", help="acknowledge/comment in Checkmk what responders did in iLert (site cron)",
                        description="Read this site's alerts from iLert's REST API with a user API key and "

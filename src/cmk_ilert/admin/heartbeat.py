@@ -62,7 +62,8 @@ def run_heartbeat(args: argparse.Namespace, env: Mapping[str, str], printer: Pri
     except OSError:
         locked = False
     if not locked:
-        printer.line("heartbeat: skipped, another heartbeat is running")
+        if not args.quiet:
+            printer.line("heartbeat: skipped, another heartbeat is running")
         return EXIT_OK
     try:
         return _ping(url, os.path.join(outbox.root, "heartbeat-%s.last" % digest), now, args, printer)
@@ -76,7 +77,8 @@ def _ping(url: str, stamp: str, now: float, args: argparse.Namespace, printer: P
     except OSError:
         last = 0.0
     if 0 <= now - last < args.min_interval:
-        printer.line("heartbeat: skipped, last ping %ds ago" % (now - last))
+        if not args.quiet:
+            printer.line("heartbeat: skipped, last ping %ds ago" % (now - last))
         return EXIT_OK
 
     timeout = min(max(float(args.timeout), 1.0), 50.0)
@@ -96,7 +98,8 @@ def _ping(url: str, stamp: str, now: float, args: argparse.Namespace, printer: P
         except OSError as exc:
             printer.line("heartbeat: ok (HTTP %d), but the stamp could not be written: %s" % (status, errno_name(exc)))
             return EXIT_OK
-        printer.line("heartbeat: ok (HTTP %d)" % status)
+        if not args.quiet:
+            printer.line("heartbeat: ok (HTTP %d)" % status)
         return EXIT_OK
     printer.line("heartbeat: failed (HTTP %d)" % status)
     return EXIT_TEMPORARY if status == 429 or status >= 500 else EXIT_PERMANENT
