@@ -150,3 +150,24 @@ def test_dead_letters_are_bounded(site, standin):
     assert not (first.parent / ("%032x.json" % 0)).exists()  # the oldest went
     journal = (site.state_dir / "journal" / "handled.jsonl").read_text()
     assert "over the bound of 1000 dead letters" in journal
+
+
+def test_retry_discards_an_alert_whose_object_is_ok_now(site, standin):
+    """A rejected ALERT is not sent again when Livestatus (the stand-in on the site's socket) says
+    its service is OK now; while it is still CRIT, the same retry sends it."""
+    from livestatus_standin import LivestatusStandIn
+
+    site.password_store({"ilert": KEY_UNAUTHORIZED})
+    assert site.run(event("okay", stored_params(standin.url), micro=T0 + 1)).returncode == 2
+    site.password_store({"ilert": KEY_API})
+    socket = site.root / "tmp" / "run" / "live"
+    socket.parent.mkdir(parents=True, exist_ok=True)
+    services = {"hosts": [{"name": "web01", "state": 0}],
+                "services": [{"host_name": "web01", "description": "CPU load", "state": 0}]}
+    with LivestatusStandIn(socket, services):
+        retry = site.cli("retry", "--all")
+    no_traceback(retry)
+    assert retry.returncode == 0, retry.output
+    assert ("ALERT cmk/mysite/web01/cpu load: discarded, not sent again: its object is OK in Checkmk now "
+            "(Livestatus)") in retry.output, retry.output
+    assert standin.alerts() == [] and site.dead() == []

@@ -92,7 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Put dead letters back in the queue in their original order and deliver them "
                                    "now (as flush --now). A dead letter is discarded instead, with the reason, when "
                                    "an event of its alert key was delivered after it was rejected (a RESOLVE: the "
-                                   "problem has recovered). An event whose rule names a password-store entry is "
+                                   "problem has recovered) or when Livestatus says the object of a rejected ALERT "
+                                   "is OK now. An event whose rule names a password-store entry is "
                                    "sent with the key the store holds now; one whose rule has the key typed in "
                                    "keeps the key it was queued with (docs/delivery.md).")
     p.add_argument("ids", nargs="*", metavar="ID", help="dead letter ids, as 'dead' shows them")

@@ -9,7 +9,8 @@ a line in ``journal/handled.jsonl``. Either way the dead letter is *handled*:
 A retry never breaks a key's order and never reopens what has recovered: a dead
 letter is discarded instead of re-sent, with a line saying why, when an event of
 its alert key was delivered after it was rejected (a RESOLVE: the problem has
-recovered; anything else: sending it now would go around a later event), or
+recovered; anything else: sending it now would go around a later event), when
+Livestatus says the object of a rejected ALERT is OK (UP) now, or
 when it was set aside because its RESOLVE could not be stored on a full disk.
 Re-sent events go through the queue, so ``coalesce`` still drops an ALERT whose
 RESOLVE is retried with it. The key: an event from a rule that names a
@@ -29,13 +30,18 @@ from ..base.errors import EXIT_OK, EXIT_PERMANENT, EXIT_TEMPORARY, ConfigError
 from ..base.fsutil import errno_name, replace_atomically, unlink
 from ..base.locking import FileLock
 from ..base.output import Printer
+from ..checkmk import livestatus
 from ..checkmk.paths import state_dir
+from ..outbox import keyindex
 from ..outbox.delivery import entry_secrets
 from ..outbox.entry import encode, valid_entry
 from ..outbox.flush import deliver_due
 from ..outbox.layout import unusable_reason
 from ..outbox.store import Outbox
 from .status import dead_id
+
+#: A retry asks Livestatus whether a rejected ALERT's object is OK now, for at most this long.
+LIVESTATUS_TIMEOUT = 2.0
 
 
 def _outbox(env: Mapping[str, str], printer: Printer, command: str) -> Optional[Outbox]:
@@ -129,7 +135,7 @@ def run_retry(env: Mapping[str, str], printer: Printer, ids: List[str], every: b
         label = _label(record)
         entry = record.get("entry")
         group = record.get("group")
-        why = _not_again(outbox, record)
+        why = _not_again(outbox, record, env.get("OMD_ROOT", ""))
         if why:
             problem = outbox.discard(path, record, why, now)
             printer.line("%s: %s" % (label, problem or "discarded, not sent again: " + why))
@@ -153,7 +159,7 @@ def run_retry(env: Mapping[str, str], printer: Printer, ids: List[str], every: b
     return code
 
 
-def _not_again(outbox: Outbox, record: Mapping[str, Any]) -> str:
+def _not_again(outbox: Outbox, record: Mapping[str, Any], omd_root: str = "") -> str:
     """Why a dead letter must not be sent again ('' if it may)."""
     if record.get("unresolved"):
         return "its problem recovered and its RESOLVE could not be stored (disk full); sent alone it would " \
@@ -164,10 +170,31 @@ def _not_again(outbox: Outbox, record: Mapping[str, Any]) -> str:
     since = _number(record.get("dead_since"), 0.0)
     later = _mtime(os.path.join(outbox.sent, group + ".last"))
     if later <= since:
+        if record.get("event_type") == "ALERT" and omd_root and _known_ok(outbox, record, omd_root):
+            return "its object is OK in Checkmk now (Livestatus): the problem has recovered"
         return ""
     if outbox.closed(group) and _mtime(os.path.join(outbox.sent, group + ".closed")) > since:
         return "a RESOLVE of its alert key was delivered after it was rejected: the problem has recovered"
     return "a later event of its alert key was delivered after it was rejected: sent now, it would go around it"
+
+
+def _known_ok(outbox: Outbox, record: Mapping[str, Any], omd_root: str) -> bool:
+    """Whether Livestatus says the ALERT's host is UP or its service OK now. Unknown (no index
+    entry, Livestatus not answering within LIVESTATUS_TIMEOUT) is not OK: the ALERT is sent."""
+    target = keyindex.lookup(outbox.root, str(record.get("alert_key", "")))
+    if target is None or not target.host:
+        return False
+    path = os.path.join(omd_root, *livestatus.SOCKET)
+    if target.service:
+        lines = ["GET services", "Columns: state", "Filter: host_name = %s" % livestatus.field(target.host),
+                 "Filter: description = %s" % livestatus.field(target.service)]
+    else:
+        lines = ["GET hosts", "Columns: state", "Filter: name = %s" % livestatus.field(target.host)]
+    try:
+        rows = livestatus.query(path, lines, time.monotonic() + LIVESTATUS_TIMEOUT)
+    except (livestatus.LivestatusError, OSError, ValueError):
+        return False
+    return len(rows) == 1 and bool(rows[0]) and rows[0][0] == 0
 
 
 def _requeue(outbox: Outbox, path: str, record: Mapping[str, Any], group: str, entry: Dict[str, Any],
