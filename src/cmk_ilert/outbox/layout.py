@@ -110,6 +110,7 @@ class Layout:
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
             try:
+                os.fchmod(fd, 0o600)  # whatever the umask
                 try:
                     os.posix_fallocate(fd, 0, RESERVE_BYTES)  # real blocks, not a sparse file
                 except (AttributeError, OSError) as exc:
