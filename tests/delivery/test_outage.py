@@ -54,12 +54,15 @@ def test_outage_keeps_event_on_disk_and_flush_delivers_it_once(site, standin, pa
     assert cron.returncode == 0 and len(standin.log()) == seen
 
 
-def test_flush_without_outbox_is_a_no_op(site, standin):
+def test_flush_without_outbox_creates_it_and_sends_nothing(site, standin):
+    """Issue 16: the cron's first flush creates the outbox, so the local check is OK, not UNKNOWN."""
     run = site.cli("flush")
     assert run.returncode == 0, run.output
-    assert "outbox is empty" in run.stdout
-    assert not site.state_dir.exists()
+    assert "0 delivered, 0 rejected, 0 still queued" in run.stdout
+    assert (site.state_dir / "queue").is_dir()
     assert standin.log() == []
+    status = site.cli("status")
+    assert status.returncode == 0 and "nothing sent yet" in status.stdout, status.output
 
 
 def test_outage_of_several_keys_flush_delivers_all(site, standin, params):

@@ -49,7 +49,7 @@ def test_full_disk_while_recording_a_retry_keeps_the_event_and_flush_goes_on(sit
     result = run(site, "flush")
     no_crash(result)
     assert result.returncode == 1, result.output
-    assert "could not record the retry, ENOSPC: the event stays queued" in result.output, result.output
+    assert "could not record the retry, disk full (ENOSPC): the event stays queued" in result.output, result.output
     assert [e["body"]["alertKey"] for e in posted(standin)] == ["cmk/mysite/good01/cpu load"]
     assert down.read_bytes() == before, "the queued event was changed or lost"
     assert os.listdir(site.state_dir / "tmp") == []
@@ -71,7 +71,8 @@ def test_full_disk_while_writing_a_dead_letter_keeps_the_event(site, standin, mo
         result = run(site, "flush")
         no_crash(result)
         assert result.returncode == 1, result.output
-        assert "could not move it to the dead letters, ENOSPC: it stays queued" in result.output, result.output
+        assert "could not move it to the dead letters, disk full (ENOSPC): it stays queued" in result.output, \
+            result.output
         assert down.exists() and site.dead() == []
         disk.free()
         again = run(site, "flush")
@@ -91,7 +92,7 @@ def test_no_inode_left_for_the_delivered_marker(site, standin, mounts):
     disk.fill(inodes=True)
     result = run(site, "flush")
     no_crash(result)
-    assert "could not write its delivered marker, ENOSPC" in result.output, result.output
+    assert "could not write its delivered marker, disk full (ENOSPC)" in result.output, result.output
     assert len(posted(standin)) == 1 and site.queue() == []
     assert result.returncode == 0, result.output
     again = run(site, "flush", "--now")

@@ -19,12 +19,17 @@ from tests.hostile.conftest import event_types, no_crash, notification, rewrite,
 pytestmark = pytest.mark.outbox_logic  # interpreter-independent: run once, on the dev Python
 
 
-def queue_alert(site, standin, due: bool, **params: str) -> None:
-    """An ALERT of web01 queued while iLert was down; ``due``: its retry time has come."""
-    standin.stop()
+def queue_alert(site, standin, due: bool, via: str = "down", **params: str) -> None:
+    """An ALERT of web01 queued while iLert was down (or answered ``via``, e.g. 503: then it was
+    tried and may have reached iLert); ``due``: its retry time has come."""
+    if via == "down":
+        standin.stop()
+    else:
+        standin.inject(via)
     result = run(site, context=notification(standin.url, "PROBLEM", n=0, timeout="1", **params))
     assert result.returncode == 1 and len(site.queue()) == 1, result.output
-    standin.start()
+    if via == "down":
+        standin.start()
     if due:
         rewrite(site.queue()[0], next_attempt=0)
 
@@ -42,29 +47,33 @@ def assert_order_kept(standin) -> None:
 
 
 def test_full_disk_the_resolve_waits_while_its_alert_is_in_backoff(site, standin, mounts):
+    """The ALERT was tried (503) and is in backoff, no space reserve is left: the RESOLVE is not
+    sent around it, and the ALERT is set aside so it is never sent alone later (issue 16;
+    the cases with a reserve and with a never-tried ALERT: test_full_disk_resolve.py)."""
     disk = mounts.tmpfs(site.state_dir)
-    queue_alert(site, standin, due=False)
+    queue_alert(site, standin, due=False, via="503")
+    (site.state_dir / "reserve").unlink()
     disk.fill()
     result = resolve(site, standin)
     no_crash(result)
     assert result.returncode == 1, result.output
-    assert event_types(standin) == [], "the RESOLVE went around its queued ALERT"
-    assert "ENOSPC" in result.output and "RESOLVE cmk/mysite/web01/cpu load: not sent" in result.output
+    assert event_types(standin) == ["ALERT"], "the RESOLVE went around its queued ALERT"
+    assert "disk full (ENOSPC)" in result.output and "RESOLVE cmk/mysite/web01/cpu load: not sent" in result.output
     assert len(result.lines) == 2, result.output  # outbox unusable + why the RESOLVE was not sent
     disk.free()
-    rewrite(site.queue()[0], next_attempt=0)
-    flush = run(site, "flush")
+    flush = run(site, "flush", "--now")
     assert flush.returncode == 0 and event_types(standin) == ["ALERT"], flush.output
 
 
 def test_full_disk_the_queued_alert_goes_first_then_the_resolve(site, standin, mounts):
     disk = mounts.tmpfs(site.state_dir)
-    queue_alert(site, standin, due=True)
+    queue_alert(site, standin, due=True, via="503")
+    (site.state_dir / "reserve").unlink()  # no reserve: delivered directly, the queued ALERT first
     disk.fill()
     result = resolve(site, standin)
     no_crash(result)
     assert result.returncode == 0, result.output
-    assert event_types(standin) == ["ALERT", "RESOLVE"]
+    assert event_types(standin) == ["ALERT", "ALERT", "RESOLVE"]  # the 503, then both in order
     assert site.queue() == []
 
 

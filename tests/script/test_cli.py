@@ -16,7 +16,7 @@ pytestmark = pytest.mark.runtime
 
 INIT = Path(__file__).resolve().parents[2] / "src" / "cmk_ilert" / "__init__.py"
 HEARTBEAT_KEY = "il1hbt-TEST-HEARTBEAT-0001"
-SUBCOMMANDS = ("notify", "flush", "status", "dry-run", "test", "heartbeat")
+SUBCOMMANDS = ("notify", "flush", "status", "dry-run", "test", "heartbeat", "dead", "retry", "discard")
 
 
 def version() -> str:

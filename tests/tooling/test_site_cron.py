@@ -33,11 +33,30 @@ SCRIPT = "local/share/check_mk/notifications/cmk_ilert"
 HEARTBEAT_KEY = "il1hbt-TEST-HEARTBEAT-0001"  # registered by the standin fixture
 
 
-def doc_cron_lines() -> List[str]:
-    """The crontab lines of the cron file the doc tells the admin to write."""
+def doc_cron_block() -> List[str]:
     text = DOC.read_text(encoding="utf-8")
-    block = text.split("cat > ~/etc/cron.d/cmk_ilert <<'CRON'\n", 1)[1].split("\nCRON\n", 1)[0]
-    return [line for line in block.splitlines() if line.startswith("* * * * * ")]
+    return text.split("cat > ~/etc/cron.d/cmk_ilert <<'CRON'\n", 1)[1].split("\nCRON\n", 1)[0].splitlines()
+
+
+def doc_cron_lines() -> List[str]:
+    """The crontab lines of the cron file the doc tells the admin to write (those that are on)."""
+    return [line for line in doc_cron_block() if line.startswith("* * * * * ")]
+
+
+def doc_optional_lines() -> List[str]:
+    """The optional lines, off as written ('#' in front): as they run once the admin removes the '#'."""
+    return [line[1:] for line in doc_cron_block() if line.startswith("#* * * * * ")]
+
+
+def doc_sync_line() -> str:
+    text = (REPO / "docs" / "sync.md").read_text(encoding="utf-8")
+    [line] = [line for line in text.splitlines() if line.startswith("* * * * * ") and " sync " in line]
+    return line
+
+
+def command_of(line: str) -> str:
+    """The cmk_ilert command a cron line runs."""
+    return line.split("/notifications/cmk_ilert ")[-1].split()[0]
 
 
 def doc_local_check() -> str:
@@ -95,9 +114,54 @@ def run_bare(site: FakeSite, *args: str, env: Mapping[str, str] = {"PATH": "/usr
 
 
 def test_the_documented_flush_line_is_the_cli_constant() -> None:
-    lines = doc_cron_lines()
-    assert [line.split()[7] for line in lines] == ["flush", "heartbeat"]
-    assert lines[0] == CRON_LINE
+    """Issue 16: only the flush line is on; the optional heartbeat line is off (commented) as written."""
+    assert doc_cron_lines() == [CRON_LINE]
+    assert [command_of(line) for line in doc_optional_lines()] == ["heartbeat"]
+
+
+def test_every_cron_line_is_quiet_and_harmless_after_the_package_is_removed(installed: FakeSite) -> None:
+    """Issue 16: with the package removed (no script, no library) each documented line, the optional
+    ones switched on, does nothing and prints nothing: no mail from cron, no line in the log."""
+    (installed.root / SCRIPT).unlink()
+    shutil.rmtree(installed.root / "local" / "lib" / "python3" / "cmk_ilert")
+    lines = doc_cron_lines() + doc_optional_lines() + [doc_sync_line()]
+    assert [command_of(line) for line in lines] == ["flush", "heartbeat", "sync"]
+    for line in lines:
+        run = run_cron_line(installed, line)
+        assert run.output == "", (line, run.output)
+    assert not (installed.root / "var" / "log" / "cmk_ilert.log").exists()
+
+
+def test_the_optional_heartbeat_line_without_its_url_file_says_so_in_the_log(installed: FakeSite, standin) -> None:
+    run = run_cron_line(installed, doc_optional_lines()[0])
+    assert run.returncode == 2 and run.output == "", run.output
+    log = (installed.root / "var" / "log" / "cmk_ilert.log").read_text(encoding="utf-8")
+    assert log.count("\n") == 1 and "cannot read the heartbeat URL file" in log, log
+    assert standin.pings() == []
+
+
+def test_fresh_install_first_flush_then_the_local_check_is_ok(installed: FakeSite) -> None:
+    """Issue 16: installed, cron on, no notification yet: OK, "nothing sent yet" (was UNKNOWN, no outbox)."""
+    unknown = run_bare(installed, "status", "--local-check")
+    assert unknown.returncode == 3, unknown.output
+    assert run_cron_line(installed, doc_cron_lines()[0]).returncode == 0
+    ok = run_bare(installed, "status", "--local-check")
+    assert (ok.returncode, ok.stdout) == (0, '0 "iLert outbox" pending=0|dead=0|oldest_age=0 0 pending, oldest 0s, '
+                                             '0 dead letters, nothing sent yet\n'), ok.output
+
+
+def test_cron_heartbeat_line_skips_the_ping_while_a_key_is_rejected(installed: FakeSite, standin) -> None:
+    """Issue 16: a wrong key made status CRIT, yet the heartbeat pinged "ok (HTTP 202)"."""
+    url_file = installed.root / "etc" / "cmk_ilert_heartbeat_url"
+    url_file.parent.mkdir(parents=True, exist_ok=True)
+    url_file.write_text(standin.url + "/api/heartbeats/" + HEARTBEAT_KEY + "\n")
+    assert installed.run(host("PROBLEM", api_params(standin.url, key=KEY_UNAUTHORIZED))).returncode == 2
+    run = run_cron_line(installed, doc_optional_lines()[0])
+    assert run.returncode == 1 and run.output == "", run.output
+    assert standin.pings() == []
+    log = (installed.root / "var" / "log" / "cmk_ilert.log").read_text(encoding="utf-8")
+    assert "heartbeat: skipped, this site cannot notify: 1 rejected event not handled (HTTP 401" in log, log
+    assert KEY_UNAUTHORIZED not in log
 
 
 def test_cron_flush_line_delivers_a_queued_event(installed: FakeSite, standin) -> None:
@@ -118,9 +182,10 @@ def test_cron_heartbeat_line_pings(installed: FakeSite, standin) -> None:
     url_file = installed.root / "etc" / "cmk_ilert_heartbeat_url"
     url_file.parent.mkdir(parents=True, exist_ok=True)
     url_file.write_text(standin.url + "/api/heartbeats/" + HEARTBEAT_KEY + "\n")
-    run = run_cron_line(installed, doc_cron_lines()[1])
-    assert run.returncode == 0, run.output
+    run = run_cron_line(installed, doc_optional_lines()[0])
+    assert run.returncode == 0 and run.output == "", run.output
     assert len(standin.pings()) == 1
+    assert (installed.root / "var" / "log" / "cmk_ilert.log").read_text() == ""  # --quiet: an ok ping logs nothing
 
 
 def test_status_local_check_states_without_any_site_environment(installed: FakeSite, standin) -> None:

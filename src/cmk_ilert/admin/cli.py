@@ -5,6 +5,9 @@ flush      deliver what is due from the outbox (site cron; ``--now`` for admins)
 status     pending events per alert key, dead letters; exit code for a local check
 dry-run    print the request a context would produce, key redacted
 test       send one test alert and its resolve to a real key
+dead       list the dead letters (events iLert rejected), with an id each
+retry      send dead letters again, in order, once the cause is fixed
+discard    remove dead letters that must not be sent
 heartbeat  ping an iLert heartbeat URL (site cron), at most once a minute
 sync       mirror what responders do in iLert into Checkmk (site cron; docs/sync.md)
 
@@ -26,9 +29,11 @@ from ..base.errors import EXIT_OK, EXIT_PERMANENT, EXIT_TEMPORARY, CmkIlertError
 from ..base.output import Printer, silence
 
 #: The site cron line (docs/site-cron.md): the installed notification script runs the command, under
-#: the site's own Python, found through $OMD_ROOT, which every site crontab sets.
-CRON_LINE = ("* * * * * $OMD_ROOT/bin/python3 $OMD_ROOT/local/share/check_mk/notifications/cmk_ilert "
-             "flush --quiet >>$OMD_ROOT/var/log/cmk_ilert.log 2>&1")
+#: the site's own Python, found through $OMD_ROOT, which every site crontab sets. Once the package is
+#: removed (no script) the line does nothing and says nothing.
+CRON_LINE = ("* * * * * test -f $OMD_ROOT/local/share/check_mk/notifications/cmk_ilert && $OMD_ROOT/bin/python3 "
+             "$OMD_ROOT/local/share/check_mk/notifications/cmk_ilert flush --quiet >>$OMD_ROOT/var/log/cmk_ilert.log "
+             "2>&1")
 
 
 def _seconds(text: str) -> float:
@@ -68,13 +73,39 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("status", help="show the outbox: pending per alert key, dead letters",
                        description="Summarise the outbox. Exit code 0 OK, 1 events waiting longer than --warn, "
-                                   "2 dead letters or events waiting longer than --crit, 3 no outbox; "
+                                   "2 dead letters not yet retried or discarded, events waiting longer than "
+                                   "--crit, or an outbox that cannot be written; 3 no outbox; "
                                    "--local-check prints one line in Checkmk's local check format "
                                    "(agent side: docs/site-cron.md).")
     p.add_argument("--warn", type=_seconds, default=300.0, metavar="SECONDS", help="default 300")
     p.add_argument("--crit", type=_seconds, default=3600.0, metavar="SECONDS", help="default 3600")
     p.add_argument("--local-check", action="store_true", help="print a Checkmk local check line")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = sub.add_parser("dead", help="list dead letters: events iLert rejected, not yet retried or discarded",
+                       description="List the dead letters with an id each, the event and why iLert rejected it. "
+                                   "Exit code 2 while there is one (status is CRIT and the heartbeat is not "
+                                   "pinged until each is retried or discarded).")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = sub.add_parser("retry", help="send dead letters again, in order, after the cause is fixed",
+                       description="Put dead letters back in the queue in their original order and deliver them "
+                                   "now (as flush --now). A dead letter is discarded instead, with the reason, when "
+                                   "an event of its alert key was delivered after it was rejected (a RESOLVE: the "
+                                   "problem has recovered) or when Livestatus says the object of a rejected ALERT "
+                                   "is OK now. An event whose rule names a password-store entry is "
+                                   "sent with the key the store holds now; one whose rule has the key typed in "
+                                   "keeps the key it was queued with (docs/delivery.md).")
+    p.add_argument("ids", nargs="*", metavar="ID", help="dead letter ids, as 'dead' shows them")
+    p.add_argument("--all", action="store_true", help="every dead letter")
+    p.add_argument("--max-time", type=_seconds, default=50.0, metavar="SECONDS",
+                   help="stop delivering after this many seconds (default 50)")
+
+    p = sub.add_parser("discard", help="remove dead letters that must not be sent",
+                       description="Remove dead letters (they stop counting for status and the heartbeat); each "
+                                   "leaves one line in journal/handled.jsonl of the outbox.")
+    p.add_argument("ids", nargs="*", metavar="ID", help="dead letter ids, as 'dead' shows them")
+    p.add_argument("--all", action="store_true", help="every dead letter")
 
     p = sub.add_parser("dry-run", help="print the request a notification would send (key redacted)",
                        description="Build the iLert request for a context without sending it. The context comes "
@@ -97,14 +128,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("heartbeat", help="ping an iLert heartbeat URL (for the site cron)",
                        description="Ping an iLert heartbeat monitor, at most once per --min-interval, and only "
-                                   "while the outbox is healthy, so iLert alerts when this site can no longer "
-                                   "notify. The URL holds a key: it is never printed.")
+                                   "while this site can notify: not while a rejected event is neither retried nor "
+                                   "discarded, an event waits longer than --max-pending-age, or the outbox cannot "
+                                   "be written (status's CRIT, one line says why, exit 1); so iLert alerts when "
+                                   "this site can no longer notify. The URL holds a key: it is never printed.")
     p.add_argument("url", nargs="?", help="heartbeat URL (visible in 'ps': prefer --url-file or $ILERT_HEARTBEAT_URL)")
     p.add_argument("--url-file", metavar="FILE", help="file holding the heartbeat URL")
     p.add_argument("--min-interval", type=_seconds, default=60.0, metavar="SECONDS")
     p.add_argument("--max-pending-age", type=_seconds, default=900.0, metavar="SECONDS",
-                   help="skip the ping while an event waits longer than this (default 900)")
+                   help="skip the ping while an event waits longer than this (default 900; also while a "
+                        "rejected event is not handled or the outbox cannot be written)")
     p.add_argument("--timeout", type=_seconds, default=10.0)
+    p.add_argument("--quiet", action="store_true", help="print only skipped pings and failures (for the cron log)")
 
     p = sub.add_parser("sync", help="acknowledge/comment in Checkmk what responders did in iLert (site cron)",
                        description="Read this site's alerts from iLert's REST API with a user API key and "
@@ -150,6 +185,14 @@ def main(argv: Optional[List[str]] = None, environ: Optional[Mapping[str, str]] 
             from .status import run_status  # lazy: per command
 
             return run_status(env, printer, args.warn, args.crit, args.local_check, args.json)
+        if args.command in ("dead", "retry", "discard"):
+            from .recovery import run_dead, run_discard, run_retry  # lazy: per command
+
+            if args.command == "dead":
+                return run_dead(env, printer, args.json)
+            if args.command == "retry":
+                return run_retry(env, printer, args.ids, args.all, args.max_time)
+            return run_discard(env, printer, args.ids, args.all)
         if args.command == "dry-run":
             return _dry_run(args.file, env, printer, errors)
         if args.command == "test":
@@ -189,7 +232,7 @@ def _flushed(code: int) -> int:
 
 def _hard_limit(args: argparse.Namespace) -> float:
     """The last-resort bound of a command; its own logic ends well before."""
-    if args.command in ("flush", "sync"):
+    if args.command in ("flush", "sync", "retry"):
         return max(1.0, min(float(args.max_time), 3600.0)) + 10.0
     if args.command in ("heartbeat", "test"):
         return 2 * max(1.0, min(float(args.timeout), 50.0)) + 10.0

@@ -1,8 +1,12 @@
 """``heartbeat``: tell iLert this site can still notify (for the site cron).
 
 Pings at most once per ``--min-interval`` (iLert allows 5 pings a minute per
-heartbeat key) and skips the ping while the outbox holds an event older than
-``--max-pending-age``, so a stuck notification path turns into an iLert alert.
+heartbeat key) and only while ``status`` would not say CRIT with ``--max-pending-age``
+as its limit (one notion of health, ``status.health``): no ping while an event was
+rejected and is not yet retried or discarded (wrong or revoked key, wrong URL or
+source type), while an event (its key failing or paused) has waited longer than
+``--max-pending-age``, or while the outbox cannot be written. A skipped ping says
+why in one line and exits 1, so iLert alerts when this site can no longer notify.
 The URL carries the heartbeat key and is never printed. One ping is bounded by
 ``--timeout`` (wall clock), and overlapping runs do not pile up: a run that
 finds another one pinging the same URL exits at once.
@@ -25,7 +29,7 @@ from ..checkmk.paths import state_dir
 from ..ilert.transport import Answer, Transport, TransportConfig
 from ..outbox.layout import unusable_reason
 from ..outbox.store import Outbox
-from .status import collect
+from .status import collect, health
 
 
 def run_heartbeat(args: argparse.Namespace, env: Mapping[str, str], printer: Printer) -> int:
@@ -47,8 +51,9 @@ def run_heartbeat(args: argparse.Namespace, env: Mapping[str, str], printer: Pri
         printer.line("heartbeat: outbox %s unusable: %s" % (outbox.root, unusable_reason(exc)))
         return EXIT_TEMPORARY
     info = collect(outbox, now, printer)
-    if info["pending"] and info["oldest_age"] > args.max_pending_age:
-        printer.line("heartbeat: skipped, an event has waited %ds in the outbox" % info["oldest_age"])
+    code, reasons = health(info, args.max_pending_age, args.max_pending_age)
+    if code == EXIT_PERMANENT:
+        printer.line("heartbeat: skipped, this site cannot notify: %s; see status" % "; ".join(reasons))
         return EXIT_TEMPORARY
     digest = sha256(url.encode("utf-8", "replace")).hexdigest()[:16]
     lock = FileLock(os.path.join(outbox.locks, "heartbeat-%s.lock" % digest))
@@ -57,7 +62,8 @@ def run_heartbeat(args: argparse.Namespace, env: Mapping[str, str], printer: Pri
     except OSError:
         locked = False
     if not locked:
-        printer.line("heartbeat: skipped, another heartbeat is running")
+        if not args.quiet:
+            printer.line("heartbeat: skipped, another heartbeat is running")
         return EXIT_OK
     try:
         return _ping(url, os.path.join(outbox.root, "heartbeat-%s.last" % digest), now, args, printer)
@@ -71,7 +77,8 @@ def _ping(url: str, stamp: str, now: float, args: argparse.Namespace, printer: P
     except OSError:
         last = 0.0
     if 0 <= now - last < args.min_interval:
-        printer.line("heartbeat: skipped, last ping %ds ago" % (now - last))
+        if not args.quiet:
+            printer.line("heartbeat: skipped, last ping %ds ago" % (now - last))
         return EXIT_OK
 
     timeout = min(max(float(args.timeout), 1.0), 50.0)
@@ -91,7 +98,8 @@ def _ping(url: str, stamp: str, now: float, args: argparse.Namespace, printer: P
         except OSError as exc:
             printer.line("heartbeat: ok (HTTP %d), but the stamp could not be written: %s" % (status, errno_name(exc)))
             return EXIT_OK
-        printer.line("heartbeat: ok (HTTP %d)" % status)
+        if not args.quiet:
+            printer.line("heartbeat: ok (HTTP %d)" % status)
         return EXIT_OK
     printer.line("heartbeat: failed (HTTP %d)" % status)
     return EXIT_TEMPORARY if status == 429 or status >= 500 else EXIT_PERMANENT

@@ -1,7 +1,8 @@
 """``status``: what waits in the outbox, readable at 3 a.m., usable as a local check.
 
 States (exit code and local check): 0 OK, 1 WARN (an event waits longer than
-``--warn``), 2 CRIT (dead letters, or an event waits longer than ``--crit``),
+``--warn``), 2 CRIT (dead letters not yet retried or discarded, an event waits
+longer than ``--crit``, or the outbox cannot be written; see ``health``),
 3 UNKNOWN (there is no outbox: not the site user, not a site, a typo in
 ``CMK_ILERT_STATE_DIR``, or no notification with the outbox on has run yet).
 Every time shown is clamped (a stepped clock or a tampered file
@@ -15,9 +16,10 @@ import json
 import math
 import os
 import time
-from typing import Any, Dict, List, Mapping
+from typing import Any, Dict, List, Mapping, Tuple
 
 from ..base.errors import EXIT_OK, EXIT_PERMANENT, EXIT_TEMPORARY
+from ..base.fsutil import errno_name, unlink, write_new
 from ..base.output import Printer
 from ..checkmk.paths import state_dir
 from ..outbox import links as alertlinks
@@ -65,7 +67,11 @@ def collect(outbox: Outbox, now: float, printer: Printer) -> Dict[str, Any]:
             paused.append({"rate_key": name[:-5], "paused_for": _seconds(until - now)})
     dead = []
     for path, record in outbox.dead_letters():
+        kept = record.get("entry")
+        if isinstance(kept, dict):
+            printer.add_secrets(entry_secrets(kept))
         dead.append({
+            "id": dead_id(path),
             "file": path,
             "event_type": record.get("event_type"),
             "alert_key": record.get("alert_key"),
@@ -78,9 +84,63 @@ def collect(outbox: Outbox, now: float, printer: Printer) -> Dict[str, Any]:
                    "ago": _seconds(now - _number(r.get("at"), now))}
                   for r in outbox.superseded_since(now - SUPERSEDED_WINDOW)]
     return {"directory": outbox.root, "exists": True, "keys": keys, "paused": paused, "dead": dead,
-            "superseded": superseded,
+            "superseded": superseded, "writable": _writable(outbox), "reserve": outbox.has_reserve(),
+            "sent_recently": _sent_recently(outbox),
             "pending": sum(k["pending"] for k in keys),
             "oldest_age": max((k["oldest_age"] for k in keys), default=0.0)}
+
+
+def dead_id(path: str) -> str:
+    """What ``retry`` and ``discard`` take: the dead letter's file name without ``.json``."""
+    name = os.path.basename(path)
+    return name[:-len(".json")] if name.endswith(".json") else name
+
+
+def health(info: Mapping[str, Any], warn: float, crit: float) -> Tuple[int, List[str]]:
+    """The one notion of health, for ``status`` and ``heartbeat``: the state and why.
+
+    CRIT ("this site cannot notify"): an event rejected and not yet handled (a dead
+    letter: a wrong or revoked key, a wrong URL or source type, ...; it stays until it
+    is retried or discarded), an event (so its key: failing, or paused by iLert's rate
+    limit) waiting longer than ``crit``, or an outbox that cannot be written.
+    WARN: an event waiting longer than ``warn``, or no space reserve (it was used on
+    a full disk and there is no room yet to make it again)."""
+    reasons: List[str] = []
+    code = EXIT_OK
+    if info["pending"] and info["oldest_age"] > warn:
+        code = EXIT_TEMPORARY
+        reasons.append("an event has waited %s" % _age(info["oldest_age"]))
+    if info["pending"] and info["oldest_age"] > crit:
+        code = EXIT_PERMANENT
+    if not info.get("reserve", True):
+        code = max(code, EXIT_TEMPORARY)
+        reasons.append("no space reserve: the disk was full (or is); free space, the next flush makes it again")
+    if info["dead"]:
+        code = EXIT_PERMANENT
+        first = info["dead"][0]
+        reasons.append("%s not handled (%s)" % (plural(len(info["dead"]), "rejected event"), first["reason"][:120]))
+    if info.get("writable"):
+        code = EXIT_PERMANENT
+        reasons.append("the outbox cannot be written: %s" % info["writable"])
+    return code, reasons
+
+
+def _writable(outbox: Outbox) -> str:
+    """'' if a small file can be written in the outbox now, else why not."""
+    probe = os.path.join(outbox.tmp, ".probe.%d.tmp" % os.getpid())
+    try:
+        write_new(probe, b"\0" * 4096, sync=False)
+    except OSError as exc:
+        return errno_name(exc)
+    unlink(probe)
+    return ""
+
+
+def _sent_recently(outbox: Outbox) -> bool:
+    try:
+        return bool(os.listdir(outbox.sent))
+    except OSError:
+        return False
 
 
 def _endpoint(data: Mapping[str, Any]) -> str:
@@ -119,25 +179,35 @@ def run_status(environ: Mapping[str, str], printer: Printer, warn: float, crit: 
     except OSError as exc:
         return _unsafe(outbox, unusable_reason(exc), printer, local_check, as_json)
     info = collect(outbox, now, printer)
-    code = EXIT_OK
-    if info["pending"] and info["oldest_age"] > warn:
-        code = EXIT_TEMPORARY
-    if info["dead"] or (info["pending"] and info["oldest_age"] > crit):
-        code = EXIT_PERMANENT
+    code, reasons = health(info, warn, crit)
     if as_json:
         info["exit_code"] = code
+        info["reasons"] = reasons
         printer.raw(json.dumps(info, indent=2, ensure_ascii=False, allow_nan=False))
         return code
     if local_check:
         text = "%s pending, oldest %s, %s" % (info["pending"], _age(info["oldest_age"]),
                                               plural(len(info["dead"]), "dead letter"))
+        if info["writable"]:
+            text += "; the outbox cannot be written: %s" % info["writable"]
+        elif not info["reserve"]:
+            text += "; no space reserve: the disk was full"
         if info["dead"]:
-            text += "; run 'python3 -m cmk_ilert status' for reasons"
+            text += "; run 'python3 -m cmk_ilert dead' for reasons"
+        if not (info["pending"] or info["dead"] or info["sent_recently"]):
+            text += ", nothing sent yet"
         printer.raw('%d "iLert outbox" pending=%d|dead=%d|oldest_age=%.0f %s' % (
             code, info["pending"], len(info["dead"]), info["oldest_age"], text))
         return code
     printer.raw("cmk_ilert outbox %s: %s" % (info["directory"], _VERDICT[code]))
-    if not info["pending"]:
+    if info["writable"]:
+        printer.raw("  the outbox cannot be written: %s; free space or fix the permissions" % info["writable"])
+    if not info["reserve"]:
+        printer.raw("  no space reserve: it was used to store an event on a full disk, or there is no room to make "
+                    "it again; free space, the next flush makes it again")
+    if not info["pending"] and not info["sent_recently"] and not info["dead"]:
+        printer.raw("  nothing pending, nothing sent yet")
+    elif not info["pending"]:
         printer.raw("  nothing pending: every event was delivered")
     else:
         printer.raw("  %s pending for %s, oldest waiting %s" % (
@@ -152,11 +222,11 @@ def run_status(environ: Mapping[str, str], printer: Printer, warn: float, crit: 
     for p in info["paused"]:
         printer.raw("  alert source %s paused for %s after iLert answered 429" % (p["rate_key"], _age(p["paused_for"])))
     if info["dead"]:
-        printer.raw("  %s: rejected permanently, NOT delivered; fix the cause, then delete the file:"
-                    % plural(len(info["dead"]), "dead letter"))
+        printer.raw("  %s: rejected permanently, NOT delivered; fix the cause, then 'retry' (sends them again, "
+                    "in order) or 'discard' them:" % plural(len(info["dead"]), "dead letter"))
         for d in info["dead"]:
-            printer.raw("  - %s %s [%s], %s ago: %s\n    %s" % (
-                d["event_type"] or "-", d["alert_key"], d["endpoint"], _age(d["age"]), d["reason"], d["file"]))
+            printer.raw("  - %s %s [%s], %s ago: %s\n    id %s" % (
+                d["event_type"] or "-", d["alert_key"], d["endpoint"], _age(d["age"]), d["reason"], d["id"]))
     if info["superseded"]:
         shown = info["superseded"][-5:]
         events = sum(len(r["events"] or []) for r in info["superseded"])

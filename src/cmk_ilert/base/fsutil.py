@@ -22,8 +22,11 @@ class NotRegular(OSError):
 
 
 def errno_name(exc: BaseException) -> str:
-    """``ENOSPC``-style name of an OSError (never its text, which may hold a path)."""
+    """``ENOSPC``-style name of an OSError (never its text, which may hold a path);
+    a full disk is said in words too: ``disk full (ENOSPC)``."""
     code = getattr(exc, "errno", None)
+    if code == errno.ENOSPC:
+        return "disk full (ENOSPC)"
     if isinstance(code, int) and code in errno.errorcode:
         return errno.errorcode[code]
     return type(exc).__name__

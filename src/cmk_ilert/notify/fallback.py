@@ -55,9 +55,12 @@ def _earlier_queued(outbox: Outbox, group: str) -> Optional[bool]:
 
 
 def deliver_direct(items: List[Prepared], outbox: Outbox, deliverer: Deliverer, printer: Printer,
-                    deadline: float, why: str, trusted: bool) -> List[str]:
+                    deadline: float, why: str, trusted: bool, disk_full: bool = False) -> List[str]:
     """One attempt each, in order, never around earlier queued events of a key;
-    Checkmk's spooler owns retries."""
+    Checkmk's spooler owns retries. ``disk_full``: a RESOLVE that cannot be sent
+    because of the key's queued events, which were tried already, sets them aside
+    (``dead/*.unresolved.json``, a rename): delivered later alone, they would open an
+    alert for a problem that is gone."""
     from ..ilert.transport import DELIVERED as OK  # lazy: transport only when something is sent
     from ..ilert.transport import PERMANENT  # lazy: as above
     from ..outbox.delivery import comment_followup  # lazy: as above
@@ -72,6 +75,9 @@ def deliver_direct(items: List[Prepared], outbox: Outbox, deliverer: Deliverer, 
             continue
         blocker = _clear_the_way(item, outbox, deliverer, printer, deadline, trusted)
         if blocker:
+            if disk_full and trusted and item.data["event_type"] == "RESOLVE" and _set_aside(outbox, item.group):
+                blocker += ("; they are set aside, not to be sent without it: 'status' shows the key, "
+                            "'dead' lists them")
             printer.line("%s: not sent, %s; %s" % (item.label, blocker, retry))
             states.append(QUEUED)
             held.add(item.group)
@@ -135,3 +141,20 @@ def _clear_the_way(item: Prepared, outbox: Outbox, deliverer: Deliverer, printer
     if not drained:
         return "earlier events of this alert key wait in the outbox and could not be delivered first"
     return ""
+
+
+def _set_aside(outbox: Outbox, group: str) -> bool:
+    """Move the queued events of ``group`` to the dead letters (renames: no space needed)."""
+    lock = FileLock(outbox.group_lock_path(group))
+    try:
+        if not lock.acquire(wait=2.0):
+            return False
+    except OSError:
+        return False
+    try:
+        entries = outbox.load_group(group)
+        return bool(entries) and all([outbox.set_aside(entry) for entry in entries])
+    except OSError:
+        return False
+    finally:
+        lock.release()

@@ -9,12 +9,13 @@ directly, never out of order. The lines and the exit code: ``lines``.
 
 from __future__ import annotations
 
+import errno
 import time
 from typing import TYPE_CHECKING, Any, Dict, FrozenSet, List, Mapping, Optional, Tuple
 
 from ..base.digest import sha256
 from ..base.errors import CmkIlertError, where
-from ..base.fsutil import errno_name
+from ..base.fsutil import errno_name, unlink
 from ..base.locking import FileLock
 from ..base.output import Printer
 from ..checkmk.context import NotificationContext
@@ -121,16 +122,17 @@ def run_notify(
                                               trusted))
         if run.with_outbox:
             enqueued: Optional[List[Tuple[str, str]]] = None
+            disk_full = False
             if not unusable:
-                try:
-                    enqueued = outbox.enqueue((i.group, i.identity, i.data) for i in run.with_outbox)
-                except OSError as exc:
-                    unusable = errno_name(exc)
+                enqueued, unusable, disk_full = _enqueue(outbox, run.with_outbox, printer)
             if enqueued is None:
                 printer.line("outbox %s unusable: %s; delivering directly, in order, without retries" % (
                     root, unusable))
-                run.states.extend(deliver_direct(run.with_outbox, outbox, deliverer(), printer, deadline,
-                                                  "outbox unusable", trusted))
+                direct = run.with_outbox
+                if disk_full:
+                    direct = _supersede_unstored(outbox, direct, printer, run.states)
+                run.states.extend(deliver_direct(direct, outbox, deliverer(), printer, deadline,
+                                                  "outbox unusable", trusted, disk_full))
             else:
                 run.states.extend(_deliver_with_outbox(run.with_outbox, enqueued, outbox, deliverer, printer,
                                                        deadline, bulk))
@@ -141,6 +143,77 @@ def run_notify(
     if bulk:
         printer.line("bulk: %d notifications: %s" % (len(contexts), summary(run.states)))
     return exit_code(run.states)
+
+
+def _enqueue(outbox: Outbox, items: List[Prepared],
+             printer: Printer) -> Tuple[Optional[List[Tuple[str, str]]], str, bool]:
+    """Queue the run's events; on a full disk, give up the space reserve and try once
+    more, for exactly one case: a RESOLVE whose key has events queued (sent directly, it
+    would go around them; not stored, they would later be sent alone). Every other event
+    is sent directly, as without the outbox. Returns (states or None, why not, whether
+    the disk is full)."""
+    try:
+        return outbox.enqueue((i.group, i.identity, i.data) for i in items), "", False
+    except OSError as exc:
+        if exc.errno != errno.ENOSPC:
+            return None, errno_name(exc), False
+    waits = any(i.data.get("event_type") == "RESOLVE" and outbox.has_group(i.group) for i in items)
+    if waits and outbox.release_reserve():
+        try:
+            enqueued = outbox.enqueue((i.group, i.identity, i.data) for i in items)
+        except OSError as exc:
+            return None, errno_name(exc), exc.errno == errno.ENOSPC
+        printer.line("disk full: the outbox gave up its space reserve to store this call's events; "
+                     "free space below %s" % outbox.root)
+        return enqueued, "", False
+    return None, "disk full (ENOSPC)" + (", no space reserve left" if waits else ""), True
+
+
+def _supersede_unstored(outbox: Outbox, items: List[Prepared], printer: Printer, states: List[str]) -> List[Prepared]:
+    """A RESOLVE that cannot be stored (disk full) while its key's queue holds only events
+    never sent, led by an ALERT with ``coalesce`` on, supersedes them: removing files needs no
+    space, and nobody is paged for a problem that is gone. The RESOLVE itself is still sent
+    unless the key is known closed (as ``coalesce`` does). Returns the items left to send."""
+    left: List[Prepared] = []
+    for item in items:
+        if item.data.get("event_type") != "RESOLVE" or not outbox.has_group(item.group):
+            left.append(item)
+            continue
+        lock = FileLock(outbox.group_lock_path(item.group))
+        try:
+            locked = lock.acquire(wait=2.0)
+        except OSError:
+            locked = False
+        if not locked:
+            left.append(item)
+            continue
+        eligible, entries = False, []
+        try:
+            entries = outbox.load_group(item.group)
+            eligible = bool(entries and entries[0].data.get("event_type") == "ALERT"
+                        and bool(entries[0].data.get("coalesce", False))
+                        and not any(outbox.attempted(e) for e in entries)
+                        and not any(str(e.data.get("notification_type", "")).upper() == "CUSTOM" for e in entries))
+            if eligible:
+                outbox.supersede(entries, time.time())  # journal and markers: best effort on a full disk
+                for entry in entries:
+                    unlink(entry.path)
+        except OSError:
+            eligible = False
+        finally:
+            lock.release()
+        if not eligible:
+            left.append(item)
+            continue
+        for entry in entries:
+            printer.line("(earlier event) %s %s: superseded, not sent: its RESOLVE arrived while the disk was full "
+                         "and the problem has recovered" % (entry.data.get("event_type"), entry.data.get("alert_key")))
+        if outbox.closed(item.group):
+            printer.line("%s: superseded, not sent: the key's alert in iLert is already resolved" % item.label)
+            states.append(SUPERSEDED)
+        else:
+            left.append(item)  # an earlier alert of the key may be open: the RESOLVE goes out
+    return left
 
 
 def _take(ctx: NotificationContext, n: int, site: str, cache: Dict[FrozenSet[Tuple[str, str]], Any], run: _Run,

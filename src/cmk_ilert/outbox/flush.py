@@ -34,12 +34,8 @@ def deliver_due(
 ) -> int:
     deadline = time.monotonic() + max_time
     outbox = Outbox(state_dir(environ))
-    if not outbox.exists():
-        if not quiet:
-            printer.line("flush: outbox is empty")  # never created here: outbox off means no files
-        return EXIT_OK
     try:
-        outbox.ensure()
+        outbox.ensure()  # also on a fresh install: the local check then shows OK, "nothing sent yet"
     except OSError as exc:
         printer.line("flush: outbox %s unusable: %s" % (outbox.root, unusable_reason(exc)))
         return EXIT_TEMPORARY

@@ -16,6 +16,11 @@ Layout below the state directory (mode 0700, owned by the site user; files 0600)
     sent/<identity>.try             an ALERT was (about to be) sent: never coalesce it
     sent/<group>.closed             the key's last event that may have reached iLert
                                     was a delivered RESOLVE: no alert of ours is open
+    sent/<group>.last               an event of the key was delivered (its mtime: when)
+    dead/<identity>.unresolved.json a queued event whose RESOLVE could not be stored
+                                    (disk full, no reserve left): needs the admin
+    journal/handled.jsonl           dead letters retried or discarded, and why
+    reserve                         RESERVE_BYTES kept for a RESOLVE on a full disk
 
 Hostile state: the directory must belong to the site user and be writable by
 nobody else (``UnsafeStateDir`` otherwise); a sub-folder that is not a folder
@@ -31,6 +36,12 @@ import time
 from typing import List
 
 from ..base.fsutil import errno_name
+
+#: Space the outbox holds for one thing: storing a RESOLVE when the disk is full, so
+#: an ALERT queued before it is never delivered alone. An api-format RESOLVE entry is
+#: 1-3 KiB; a checkmk-format one carries the context, usually well below this.
+RESERVE_BYTES = 64 * 1024
+RESERVE = "reserve"
 
 SUBDIRS = ("queue", "sent", "dead", "tmp", "locks", "rate", "index", "journal", "links", "sync")
 
@@ -77,6 +88,66 @@ class Layout:
                 self._ensure_subdir(name)
         finally:
             os.umask(old)
+        self.keep_reserve()
+
+    @property
+    def reserve(self) -> str:
+        return os.path.join(self.root, RESERVE)
+
+    def has_reserve(self) -> bool:
+        try:
+            info = os.lstat(self.reserve)
+        except OSError:
+            return False
+        return stat.S_ISREG(info.st_mode) and info.st_size >= RESERVE_BYTES
+
+    def keep_reserve(self) -> bool:
+        """Make the space reserve if it is missing (after it was used, once there is
+        room again). Never raises: without room it stays missing. Returns whether it exists."""
+        if self.has_reserve():
+            return True
+        tmp = os.path.join(self.tmp, ".reserve.%d.tmp" % os.getpid())
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
+            try:
+                os.fchmod(fd, 0o600)  # whatever the umask
+                try:
+                    os.posix_fallocate(fd, 0, RESERVE_BYTES)  # real blocks, not a sparse file
+                except (AttributeError, OSError) as exc:
+                    if getattr(exc, "errno", None) == errno.ENOSPC:
+                        raise
+                    os.write(fd, b"\0" * RESERVE_BYTES)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, self.reserve)
+        except OSError:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            return False
+        return True
+
+    def release_reserve(self) -> bool:
+        """Give the reserve's space back (removing a file needs no space). The
+        directory is fsync'd so a journaling file system (ext4) commits the freed
+        blocks before they are needed. Returns whether there was a reserve."""
+        if not self.has_reserve():
+            return False
+        try:
+            os.unlink(self.reserve)
+        except OSError:
+            return False
+        try:
+            fd = os.open(self.root, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError:
+            pass
+        return True
 
     def _ensure_subdir(self, name: str) -> None:
         path = os.path.join(self.root, name)

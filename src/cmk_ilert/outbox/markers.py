@@ -93,22 +93,24 @@ class Markers(Layout):
             unlink(entry.path)
         return None
 
-    def _journal(self, line: bytes) -> None:
+    def _journal(self, line: bytes, journal: str = "") -> None:
+        journal = journal or self.journal
         try:
-            if os.lstat(self.journal).st_size > JOURNAL_MAX_BYTES:
-                os.replace(self.journal, self.journal + ".1")
+            if os.lstat(journal).st_size > JOURNAL_MAX_BYTES:
+                os.replace(journal, journal + ".1")
         except FileNotFoundError:
             pass
-        fd = os.open(self.journal, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        fd = os.open(journal, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0), 0o600)
         try:
             os.write(fd, line)
         finally:
             os.close(fd)
 
-    def superseded_since(self, since: float) -> List[Dict[str, Any]]:
+    def superseded_since(self, since: float, journal: str = "") -> List[Dict[str, Any]]:
         """Journal records newer than ``since`` (malformed lines are skipped)."""
         out: List[Dict[str, Any]] = []
-        for path in (self.journal + ".1", self.journal):
+        journal = journal or self.journal
+        for path in (journal + ".1", journal):
             try:
                 raw = read_regular(path, 4 * JOURNAL_MAX_BYTES)
             except OSError:

@@ -28,14 +28,13 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 from ..base.fsutil import NotRegular, errno_name, fsync_path, read_regular, replace_atomically, touch, unlink, write_new
 from .deadletters import DeadLetters
 from .entry import DEAD, DELIVERED, MAX_ENTRY_BYTES, QUEUED, Entry, Redactor, encode, valid_entry
-from .markers import Markers
 from .policy import DEDUP_SECONDS, TMP_STALE_SECONDS, backoff_delay
 
 
-class Outbox(Markers, DeadLetters):
+class Outbox(DeadLetters):
     """The queue: enqueue, read a key's entries in order, record attempts, prune.
-    The layout is ``Layout``'s, the dead letters ``DeadLetters``', the coalescing
-    markers ``Markers``'."""
+    The layout is ``Layout``'s, the coalescing markers ``Markers``', the dead
+    letters ``DeadLetters``' (which build on the markers' journal)."""
 
     def enqueue(self, items: Iterable[Tuple[str, str, Dict[str, Any]]]) -> List[Tuple[str, str]]:
         """Write ``(group, identity, data)`` items durably.
@@ -178,6 +177,10 @@ class Outbox(Markers, DeadLetters):
             touch(os.path.join(self.sent, entry.identity))
         except OSError as exc:
             problem = "could not write its delivered marker, %s" % errno_name(exc)
+        try:
+            touch(os.path.join(self.sent, entry.group + ".last"))  # for `retry`: a later event went out
+        except OSError:
+            pass
         if not unlink(entry.path):
             problem = "could not remove it from the queue: it may be sent once more"
         return problem
