@@ -19,6 +19,7 @@ from typing import Any, Dict, List, Mapping
 
 from ..base.errors import EXIT_OK, EXIT_PERMANENT, EXIT_TEMPORARY
 from ..base.output import Printer
+from ..base.text import local_time
 from ..checkmk.paths import state_dir
 from ..outbox import links as alertlinks
 from ..outbox.delivery import entry_secrets
@@ -36,6 +37,7 @@ _VERDICT = {EXIT_OK: "OK", EXIT_TEMPORARY: "WARN", EXIT_PERMANENT: "CRIT", EXIT_
 def collect(outbox: Outbox, now: float, printer: Printer) -> Dict[str, Any]:
     links = alertlinks.all_links(outbox.root)
     keys: List[Dict[str, Any]] = []
+    sources: Dict[str, str] = {}  # rate-limit file name -> the endpoint and key hint it stands for
     for group, names in sorted(outbox.groups().items()):
         entries = outbox.load_group(group, names)
         if not entries:
@@ -43,6 +45,8 @@ def collect(outbox: Outbox, now: float, printer: Printer) -> Dict[str, Any]:
         for entry in entries:
             printer.add_secrets(entry_secrets(entry.data))
         head = entries[0].data
+        for entry in entries:
+            sources.setdefault(str(entry.data.get("rate_key", "")), _endpoint(entry.data))
         keys.append({
             "alert_key": head.get("alert_key"),
             "endpoint": _endpoint(head),
@@ -62,7 +66,8 @@ def collect(outbox: Outbox, now: float, printer: Printer) -> Dict[str, Any]:
     for name in rate_files:
         until = RateLimiter(os.path.join(outbox.rate, name), 0, 60.0).paused_until(now)
         if until > now:
-            paused.append({"rate_key": name[:-5], "paused_for": _seconds(until - now)})
+            paused.append({"rate_key": name[:-5], "paused_for": _seconds(until - now), "until": local_time(until),
+                           "source": sources.get(name[:-5], "an alert source without queued events")})
     dead = []
     for path, record in outbox.dead_letters():
         dead.append({
@@ -150,7 +155,8 @@ def run_status(environ: Mapping[str, str], printer: Printer, warn: float, crit: 
             if k["alert_url"]:
                 printer.raw("    last iLert alert: %s" % k["alert_url"])
     for p in info["paused"]:
-        printer.raw("  alert source %s paused for %s after iLert answered 429" % (p["rate_key"], _age(p["paused_for"])))
+        printer.raw("  alert source [%s] paused after iLert answered 429, until %s (%s)" % (
+            p["source"], p["until"], _age(p["paused_for"])))
     if info["dead"]:
         printer.raw("  %s: rejected permanently, NOT delivered; fix the cause, then delete the file:"
                     % plural(len(info["dead"]), "dead letter"))

@@ -132,3 +132,14 @@ def bound(text: str, limit: int) -> str:
 
 def is_unresolved_macro(value: str) -> bool:
     return bool(value) and _MACRO.fullmatch(value.strip()) is not None
+
+
+def local_time(epoch: float) -> str:
+    """``epoch`` as ISO 8601 local time with its UTC offset, to the second
+    (``2026-12-06T05:01:00+01:00``): what log lines and "until" times show."""
+    import datetime  # lazy: only lines that name a time need it
+
+    try:
+        return datetime.datetime.fromtimestamp(epoch).astimezone().isoformat(timespec="seconds")
+    except (OverflowError, OSError, ValueError):
+        return "?"

@@ -252,7 +252,12 @@ class Transport:
             self._reset()  # a connection interrupted mid-way is not reused
             return Outcome(TEMPORARY, "timeout after %gs without a complete answer" % round(budget, 1))
         except Exception as exc:  # noqa: BLE001 - every failure becomes an Outcome
-            return classify_exception(exc, self._requests, budget)
+            outcome = classify_exception(exc, self._requests, budget)
+            if outcome.detail.startswith("proxy"):
+                name = self.proxy_name(url)
+                if name:
+                    outcome = outcome._replace(detail="%s (proxy %s)" % (outcome.detail, name))
+            return outcome
 
     def _reset(self) -> None:
         try:
@@ -271,6 +276,25 @@ class Transport:
         return ok
 
     def _connect_host(self, url: str) -> str:
+        try:
+            return urlsplit(self._proxy_for(url) or url).hostname or ""
+        except ValueError:
+            return ""
+
+    def proxy_name(self, url: str) -> str:
+        """The proxy a request to ``url`` goes through as ``host:port`` (never its credentials),
+        and where it was configured; '' for none."""
+        proxy = self._proxy_for(url)
+        if not proxy:
+            return ""
+        try:
+            parts = urlsplit(proxy if "://" in proxy else "http://" + proxy)
+            name = "%s:%s" % (parts.hostname or "?", parts.port or "-")
+        except ValueError:
+            name = "?"
+        return name + (" from proxy_url" if self.config.proxy.mode == "url" else " from the environment")
+
+    def _proxy_for(self, url: str) -> Optional[str]:
         proxy_url = None
         if self.config.proxy.mode == "url" and self.config.proxy.url is not None:
             proxy_url = self.config.proxy.url.reveal()
@@ -280,10 +304,7 @@ class Transport:
                 proxy_url = utils.select_proxy(url, utils.get_environ_proxies(url))
             except Exception:  # noqa: BLE001
                 proxy_url = None
-        try:
-            return urlsplit(proxy_url or url).hostname or ""
-        except ValueError:
-            return ""
+        return proxy_url
 
 
 def _read_capped(response: Any) -> Tuple[bytes, bool]:
@@ -325,7 +346,9 @@ def classify_answer(answer: Answer) -> Outcome:
     if status == 429:
         return Outcome(TEMPORARY, label + " rate limited by iLert", status, retry_after(answer.headers),
                        may_have_reached=False)
-    if status in _TEMPORARY_STATUS or 500 <= status < 600:
+    if 500 <= status < 600:
+        return Outcome(TEMPORARY, label + " server error at iLert", status, retry_after(answer.headers))
+    if status in _TEMPORARY_STATUS:
         return Outcome(TEMPORARY, label, status, retry_after(answer.headers))
     if 300 <= status < 400:
         return Outcome(PERMANENT, label + " redirect not followed: check ilert_api_url", status)
