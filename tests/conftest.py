@@ -44,7 +44,8 @@ def pytest_report_header(config: pytest.Config) -> str:
 @pytest.fixture
 def standin() -> Iterator[StandIn]:
     with StandIn(keys=[KEY_API, KEY_CMK], unauthorized_keys=[KEY_UNAUTHORIZED],
-                 heartbeat_keys=["il1hbt-TEST-HEARTBEAT-0001"]) as server:
+                 heartbeat_keys=["il1hbt-TEST-HEARTBEAT-0001"],
+                 source_types={KEY_API: "api", KEY_CMK: "checkmk"}) as server:
         yield server
 
 

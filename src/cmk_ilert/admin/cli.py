@@ -22,8 +22,8 @@ import sys
 from typing import Dict, List, Mapping, Optional
 
 from .. import __version__
-from ..base.logfile import LogStream
 from ..base.errors import EXIT_OK, EXIT_PERMANENT, EXIT_TEMPORARY, CmkIlertError, ContextError, where
+from ..base.logfile import LogStream
 from ..base.output import Printer, silence
 
 #: Where the site cron lines log (``--log``): timestamped lines, rotated by size (base/logfile.py).
@@ -284,8 +284,8 @@ def _dry_run(path: Optional[str], env: Mapping[str, str], printer: Printer, erro
     that maps to two events); everything else on stderr."""
     from ..checkmk.context import NotificationContext, from_environ  # lazy: dry-run only
     from ..checkmk.params import parse_settings  # lazy: dry-run only
-    from ..ilert.wire import build  # lazy: dry-run only
-    from ..notify.mapping import Ignored, map_notification  # lazy: dry-run only
+    from ..ilert.wire import finalize, request_headers  # lazy: dry-run only
+    from ..notify.prepare import prepare  # lazy: dry-run only
 
     ctx = NotificationContext(read_context_file(path)) if path else from_environ(env)
     values = dict(ctx.values)
@@ -298,17 +298,20 @@ def _dry_run(path: Optional[str], env: Mapping[str, str], printer: Printer, erro
     settings = parse_settings(values)
     printer.add_secrets(settings.secrets())
     ctx = NotificationContext(values)
-    mapped = map_notification(ctx, settings)
-    if isinstance(mapped, Ignored):
-        errors.line("%s %s: ignored (%s); nothing would be sent" % (mapped.notification_type, mapped.alert_key,
-                                                                  mapped.reason))
+    # the events exactly as the notification run queues them (inventory facts included), then
+    # the request as the delivery sends it
+    prepared, ignored = prepare(ctx, settings, 0)
+    if ignored is not None:
+        errors.line("%s %s: ignored (%s); nothing would be sent" % (ignored.notification_type, ignored.alert_key,
+                                                                  ignored.reason))
         return EXIT_OK
     documents = []
-    for event in mapped:
-        request = build(event, ctx, settings)
-        url, body = request.final(settings.api_key.reveal())
+    for item in prepared:
+        request = item.data["request"]
+        url, body = finalize(request["url"], request["body"], str(request.get("key_in", "")),
+                             settings.api_key.reveal())
         headers = {"Content-Type": "application/json", "User-Agent": "cmk_ilert/" + __version__}
-        headers.update(request.headers())
+        headers.update(request_headers(str(item.data.get("endpoint", ""))))
         document: Dict[str, object] = {"method": "POST", "url": url, "body": body, "headers": headers}
         if placeholder:
             document["note"] = "no ilert_api_key in the context: a placeholder key was used"

@@ -22,7 +22,7 @@ def _key(args: argparse.Namespace, env: Mapping[str, str]) -> Dict[str, str]:
             with open(args.key_file, "r", encoding="utf-8") as handle:
                 return {"PARAMETER_ILERT_API_KEY": "password\t" + handle.read().strip()}
         except OSError as exc:
-            raise ConfigError("cannot read the key file (%s)" % type(exc).__name__) from None
+            raise ConfigError("cannot read the key file %s (%s)" % (args.key_file, type(exc).__name__)) from None
     if args.store_id:
         return {"PARAMETER_ILERT_API_KEY": "store\t" + args.store_id}
     if env.get("ILERT_API_KEY"):

@@ -167,7 +167,7 @@ def run_status(environ: Mapping[str, str], printer: Printer, warn: float, crit: 
         shown = info["superseded"][-5:]
         events = sum(len(r["events"] or []) for r in info["superseded"])
         printer.raw("  %s superseded in the last 24h, never sent because the problem had recovered first; "
-                    "see coalesce:" % plural(events, "event"))
+                    "see \"Coalesce queued events\" (coalesce):" % plural(events, "event"))
         for r in shown:
             printer.raw("  - %s [%s], %s ago: %s" % (r["alert_key"], r["endpoint"], _age(r["ago"]),
                                                     " ".join(str(e) for e in r["events"] or [])))

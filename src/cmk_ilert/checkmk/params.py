@@ -46,6 +46,36 @@ DEFAULT_DETAILS_SERVICE = (
 )
 
 SOURCE_TYPES = ("checkmk", "api")
+#: The GUI title of each rule setting (both forms use the same ones): messages name a setting by
+#: its title, with the key behind it (``named``), as docs/configuration.md does.
+TITLES = {
+    "ilert_api_key": "iLert integration key",
+    "ilert_source_type": "iLert alert source type",
+    "ilert_api_url": "iLert API base URL",
+    "ilert_priority": "Alert priority",
+    "ilert_summary_host": "Alert summary for host notifications",
+    "ilert_summary_service": "Alert summary for service notifications",
+    "ilert_details_host": "Alert details for host notifications",
+    "ilert_details_service": "Alert details for service notifications",
+    "url_prefix": "URL prefix for links to Checkmk",
+    "proxy_url": "HTTP proxy",
+    "ignore_ssl": "Disable TLS certificate verification",
+    "timeout": "Request timeout",
+    "forward_custom": "Forward custom notifications",
+    "routing_key": "Routing key",
+    "outbox": "Outbox for undelivered events",
+    "rate_limit": "Rate limit",
+    "comment_events": "Downtime and flapping as comments",
+    "coalesce": "Coalesce queued events",
+    "inventory_facts": "Inventory facts",
+}
+#: How the forms name the two source types.
+SOURCE_TYPE_TITLES = {"api": "API", "checkmk": "Checkmk"}
+
+
+def named(key: str) -> str:
+    """A rule setting as messages name it: ``"iLert API base URL" (ilert_api_url)``."""
+    return '"%s" (%s)' % (TITLES[key], key) if key in TITLES else key
 PRIORITIES = ("auto", "HIGH", "LOW")
 _FALSE_WORDS = frozenset(("", "false", "0", "no", "off", "none"))
 
@@ -237,7 +267,7 @@ def _rate_limit(context: Mapping[str, str]) -> int:
     if value is None:
         return DEFAULT_RATE_LIMIT
     if value < 0 or value != int(value):
-        raise ConfigError("parameter rate_limit must be a whole number >= 0")
+        raise ConfigError("parameter " + named("rate_limit") + " must be a whole number >= 0")
     return int(value)
 
 
@@ -323,7 +353,7 @@ def _api_url(context: Mapping[str, str]) -> str:
     raw = _text(context, "ILERT_API_URL").strip()
     if not raw:
         return DEFAULT_API_URL
-    return validate_base_url(raw, "ilert_api_url")
+    return validate_base_url(raw, named("ilert_api_url"))
 
 
 def validate_base_url(raw: str, name: str) -> str:
@@ -372,9 +402,10 @@ def _proxy(context: Mapping[str, str]) -> Proxy:
             return _proxy_url(value)
         if kind in _PROXY_GLOBAL_KINDS:
             raise ConfigError(
-                "parameter proxy_url refers to a global proxy that Checkmk did not resolve; choose an explicit proxy"
+                "parameter " + named("proxy_url") + " refers to a global proxy that Checkmk did not resolve; "
+                "choose an explicit proxy"
             )
-        raise ConfigError("parameter proxy_url has an unknown shape")
+        raise ConfigError("parameter " + named("proxy_url") + " has an unknown shape")
     value = fam.get("", "").strip()
     if value in _PROXY_ENV:
         return Proxy("environment")
@@ -389,9 +420,9 @@ def _proxy_url(value: str) -> Proxy:
         parts = urlsplit(value if "://" in value else "http://" + value)
         parts.port  # noqa: B018 - validates the port
     except ValueError:
-        raise ConfigError("parameter proxy_url is not a valid proxy URL") from None
+        raise ConfigError("parameter " + named("proxy_url") + " is not a valid proxy URL") from None
     if parts.scheme not in ("http", "https", "socks5", "socks5h", "socks4") or not parts.hostname:
-        raise ConfigError("parameter proxy_url is not a valid proxy URL")
+        raise ConfigError("parameter " + named("proxy_url") + " is not a valid proxy URL")
     return Proxy("url", Secret(parts.geturl()))
 
 
@@ -417,7 +448,7 @@ def _url_prefix(context: Mapping[str, str]) -> Optional[UrlPrefix]:
         return UrlPrefix("automatic", "https" if auto.lower() == "https" else "http")
     manual = context.get(P + "URL_PREFIX_MANUAL", "").strip()
     if manual:
-        return UrlPrefix("manual", validate_base_url(manual, "url_prefix"))
+        return UrlPrefix("manual", validate_base_url(manual, named("url_prefix")))
     fam = _family(context, "URL_PREFIX")
     parts = _parts(fam)
     if not parts:
@@ -436,9 +467,9 @@ def _prefix_word(kind: str, value: str) -> Optional[UrlPrefix]:
     if low == "automatic":
         return UrlPrefix("automatic", "https" if value.lower() == "https" else "http")
     if low == "manual":
-        return UrlPrefix("manual", validate_base_url(value, "url_prefix")) if value else None
+        return UrlPrefix("manual", validate_base_url(value, named("url_prefix"))) if value else None
     if "://" in kind:  # a plain URL
-        return UrlPrefix("manual", validate_base_url(kind, "url_prefix"))
+        return UrlPrefix("manual", validate_base_url(kind, named("url_prefix")))
     if not kind:
         return None
-    raise ConfigError("parameter url_prefix has an unknown shape")
+    raise ConfigError("parameter " + named("url_prefix") + " has an unknown shape")

@@ -41,7 +41,7 @@ from typing import Any, Dict, Iterator, Mapping, NamedTuple, Optional, Tuple, Un
 from urllib.parse import urlsplit
 
 from .. import __version__
-from ..checkmk.params import Proxy
+from ..checkmk.params import Proxy, named
 
 DELIVERED, TEMPORARY, PERMANENT = "delivered", "temporary", "permanent"
 USER_AGENT = "cmk_ilert/%s" % __version__
@@ -59,7 +59,7 @@ _DONE_CODES = ("NO_OPEN", "NONE_OPEN", "ALREADY_ACCEPTED", "ALREADY_RESOLVED")
 _TEMPORARY_STATUS = frozenset((408, 425, 429))
 _PROXY_AUTH_FAILED = re.compile(r"tunnel connection failed: 407|407 proxy authentication required")
 _CODE = re.compile(r"[A-Z][A-Z0-9_]{1,63}")
-_DNS_FAILED = "DNS lookup failed: check ilert_api_url"
+_DNS_FAILED = "DNS lookup failed: check " + named("ilert_api_url")
 _NOT_CONNECTED = frozenset((_DNS_FAILED, "connection refused"))
 _REFERENCE = re.compile(r"[A-Za-z0-9_.:/-]{1,120}")
 
@@ -292,7 +292,7 @@ class Transport:
             name = "%s:%s" % (parts.hostname or "?", parts.port or "-")
         except ValueError:
             name = "?"
-        return name + (" from proxy_url" if self.config.proxy.mode == "url" else " from the environment")
+        return name + (" from " + named("proxy_url") if self.config.proxy.mode == "url" else " from the environment")
 
     def _proxy_for(self, url: str) -> Optional[str]:
         proxy_url = None
@@ -351,12 +351,12 @@ def classify_answer(answer: Answer) -> Outcome:
     if status in _TEMPORARY_STATUS:
         return Outcome(TEMPORARY, label, status, retry_after(answer.headers))
     if 300 <= status < 400:
-        return Outcome(PERMANENT, label + " redirect not followed: check ilert_api_url", status)
+        return Outcome(PERMANENT, label + " redirect not followed: check " + named("ilert_api_url"), status)
     if status == 407:
-        return Outcome(PERMANENT, "HTTP 407 proxy authentication failed: check proxy_url", status)
+        return Outcome(PERMANENT, "HTTP 407 proxy authentication failed: check " + named("proxy_url"), status)
     if status in (401, 403, 404):
-        return Outcome(PERMANENT, label + " rejected: check the integration key, ilert_source_type and ilert_api_url",
-                       status)
+        return Outcome(PERMANENT, "%s rejected: check %s, %s and %s" % (
+            label, named("ilert_api_key"), named("ilert_source_type"), named("ilert_api_url")), status)
     return Outcome(PERMANENT, label + " rejected by iLert", status)
 
 
@@ -430,10 +430,10 @@ def classify_exception(exc: BaseException, requests: Any, timeout: float) -> Out
     ex = requests.exceptions
     name = type(exc).__name__
     if isinstance(exc, ex.SSLError):
-        return Outcome(TEMPORARY, "TLS error, certificate or handshake: check the CA or ignore_ssl")
+        return Outcome(TEMPORARY, "TLS error, certificate or handshake: check the CA or " + named("ignore_ssl"))
     if isinstance(exc, ex.ProxyError):
         if _PROXY_AUTH_FAILED.search(_chain_text(exc)):
-            return Outcome(PERMANENT, "proxy refused the credentials, HTTP 407: check proxy_url")
+            return Outcome(PERMANENT, "proxy refused the credentials, HTTP 407: check " + named("proxy_url"))
         return Outcome(TEMPORARY, "proxy error: proxy unreachable or refused the request", may_have_reached=False)
     if isinstance(exc, ex.ConnectTimeout):
         return Outcome(TEMPORARY, "timeout after %gs while connecting" % timeout, may_have_reached=False)
@@ -444,11 +444,11 @@ def classify_exception(exc: BaseException, requests: Any, timeout: float) -> Out
         return Outcome(TEMPORARY, reason, may_have_reached=reason not in _NOT_CONNECTED)
     if isinstance(exc, ex.InvalidSchema) and "socks" in _chain_text(exc):
         return Outcome(PERMANENT, "a SOCKS proxy needs the Python module PySocks, which is not installed on this site: "
-                                  "install it or use an HTTP proxy in proxy_url")
+                                  "install it or use an HTTP proxy in " + named("proxy_url"))
     if isinstance(exc, (ex.InvalidURL, ex.MissingSchema, ex.InvalidSchema, ex.URLRequired)):
-        return Outcome(PERMANENT, "invalid URL: check ilert_api_url and proxy_url")
+        return Outcome(PERMANENT, "invalid URL: check " + named("ilert_api_url") + " and " + named("proxy_url"))
     if isinstance(exc, ex.TooManyRedirects):
-        return Outcome(PERMANENT, "redirect not followed: check ilert_api_url")
+        return Outcome(PERMANENT, "redirect not followed: check " + named("ilert_api_url"))
     return Outcome(TEMPORARY, "unexpected error: %s" % name)
 
 

@@ -19,7 +19,7 @@ from urllib.parse import unquote
 from ..base.output import Redactor
 from ..base.secret import Secret, shares_fragment
 from ..base.text import local_time
-from ..checkmk.params import Proxy, proxy_secrets
+from ..checkmk.params import SOURCE_TYPE_TITLES, Proxy, named, proxy_secrets
 from ..checkmk.password_store import Lookup, site_lookup
 from ..ilert.transport import DELIVERED as OK
 from ..ilert.transport import MIN_EXCHANGE, PERMANENT, TEMPORARY, Outcome, Transport, TransportConfig
@@ -32,7 +32,8 @@ from .ratelimit import RateLimiter
 from .store import Outbox
 
 DEFAULT_RATE_WINDOW = 60.0
-SUPERSEDED_DETAIL = "superseded, not sent: the problem recovered before its ALERT was sent, see coalesce"
+SUPERSEDED_DETAIL = ("superseded, not sent: the problem recovered before its ALERT was sent, see "
+                     + named("coalesce"))
 
 
 class Result(NamedTuple):
@@ -171,6 +172,9 @@ class Deliverer:
             outcome = outcome._replace(reference="")
         if outcome.alert_url and shares_fragment(outcome.alert_url, secrets):
             outcome = outcome._replace(alert_url="")
+        kind = str(data.get("endpoint", ""))
+        if outcome.status == PERMANENT and outcome.http_status == 404 and kind in SOURCE_TYPE_TITLES:
+            outcome = outcome._replace(detail=outcome.detail + "; " + other_type_advice(kind))
         return outcome
 
     def limiter(self, outbox: Outbox, data: Dict[str, Any]) -> RateLimiter:
@@ -299,6 +303,14 @@ def _coalesce(outbox: Outbox, entries: List[Entry], results: List[Result]) -> Tu
     return rest, True
 
 
+def other_type_advice(kind: str) -> str:
+    """What iLert's 404 for an integration key may mean: the key is of an alert source of the other
+    type (each type has its own endpoint; iLert documents no answer of its own for that case)."""
+    other = "checkmk" if kind == "api" else "api"
+    return "no alert source of type %s has this key: if it belongs to an alert source of type %s, set %s to %s" % (
+        SOURCE_TYPE_TITLES[kind], SOURCE_TYPE_TITLES[other], named("ilert_source_type"), SOURCE_TYPE_TITLES[other])
+
+
 def _rate_reason(limiter: RateLimiter, data: Dict[str, Any], wait: float) -> str:
     """Why a send slot was not granted: iLert's 429 pause or the client-side limit."""
     now = time.time()
@@ -306,8 +318,8 @@ def _rate_reason(limiter: RateLimiter, data: Dict[str, Any], wait: float) -> str
     paused = limiter.paused_until(now)
     if paused > now:
         return "alert source %s paused after iLert's 429 until %s" % (key, local_time(paused))
-    return "client-side rate limit: %d/min for alert source %s (Rate limit, rate_limit), next slot at %s" % (
-        limiter.limit, key, local_time(now + wait))
+    return "client-side rate limit: %d/min for alert source %s (%s), next slot at %s" % (
+        limiter.limit, key, named("rate_limit"), local_time(now + wait))
 
 
 def _joined(detail: str, problem: Optional[str]) -> str:
