@@ -164,8 +164,8 @@ def test_comment_events_off_ignores_them(site, standin, obj, ntype):
     open_alert(site, standin.url, obj, comment_events="False")
     run = site.run(comment_context(standin.url, obj, ntype, comment_events="False"))
     line = assert_clean(run, 0)
-    assert line == "cmk_ilert: %s %s: ignored (%s notifications are ignored: \"Downtime and flapping as comments\" (comment_events) is off)" % (
-        ntype, key_of(obj), ntype)
+    assert line == ("cmk_ilert: %s %s: ignored (%s notifications are ignored: \"Downtime and flapping as comments\" "
+                    "(comment_events) is off)" % (ntype, key_of(obj), ntype))
     assert len(event_requests(standin)) == 1
     assert only_alert(standin)["comments"] == []
     assert site.queue() == [] and site.dead() == []

@@ -25,7 +25,7 @@ def test_a_checkmk_key_on_the_api_endpoint_names_the_source_type_setting(site, s
     assert "rejected permanently (HTTP 404 NO_ALERT_SOURCE_FOUND rejected: check" in line, line
     assert ('no alert source of type API has this key: if it belongs to an alert source of type Checkmk, set '
             '"iLert alert source type" (ilert_source_type) to Checkmk') in line, line
-    assert [r.status for r in standin.log()] == [404]
+    assert [r["status"] for r in standin.log()] == [404]
 
 
 def test_an_api_key_on_the_checkmk_endpoint_names_the_source_type_setting(site, standin):
@@ -38,7 +38,7 @@ def test_an_api_key_on_the_checkmk_endpoint_names_the_source_type_setting(site, 
 def test_each_key_on_its_own_endpoint_is_delivered(site, standin):
     assert site.run(service("PROBLEM", api_params(standin.url, key=KEY_API))).returncode == 0
     assert site.run(host("PROBLEM", checkmk_params(standin.url, key=KEY_CMK))).returncode == 0
-    assert [r.status for r in standin.log()] == [202, 200]
+    assert [r["status"] for r in standin.log()] == [202, 200]
 
 
 def test_queued_by_the_client_side_rate_limit_says_so_with_the_next_slot(site, standin):
