@@ -84,11 +84,14 @@ class Manifest:
         for key in ("title", "description", "author", "version.packaged"):
             if not info[key]:
                 problems.append("%s: String should have at least 1 character" % key)
-        checks: tuple[tuple[str, Callable[[Any], object], Any], ...] = (("name", _check_name, info["name"]), ("version", _check_version, info["version"]),
-                  ("version.packaged", CheckmkVersion.parse, info["version.packaged"]),
-                  ("version.min_required", _check_min_required, info["version.min_required"]),
-                  ("version.usable_until", _check_usable_until, until),
-                  ("files", _check_files, files))
+        checks: tuple[tuple[str, Callable[[Any], object], Any], ...] = (
+            ("name", _check_name, info["name"]),
+            ("version", _check_version, info["version"]),
+            ("version.packaged", CheckmkVersion.parse, info["version.packaged"]),
+            ("version.min_required", _check_min_required, info["version.min_required"]),
+            ("version.usable_until", _check_usable_until, until),
+            ("files", _check_files, files),
+        )
         for key, check, value in checks:
             try:
                 check(value)
