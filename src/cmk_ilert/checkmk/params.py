@@ -226,7 +226,7 @@ def _choice(
     for option in allowed:
         if fold(option) == fold(raw):
             return option
-    raise ConfigError("parameter %s must be one of %s" % (name.lower(), ", ".join(allowed)))
+    raise ConfigError("parameter %s must be one of %s" % (named(name.lower()), ", ".join(allowed)))
 
 
 def _priority(context: Mapping[str, str]) -> str:
@@ -237,7 +237,7 @@ def _priority(context: Mapping[str, str]) -> str:
         return "auto"
     if raw.upper() in ("HIGH", "LOW"):
         return raw.upper()
-    raise ConfigError("parameter ilert_priority must be one of auto, HIGH, LOW")
+    raise ConfigError("parameter %s must be one of auto, HIGH, LOW" % named("ilert_priority"))
 
 
 def _number(context: Mapping[str, str], name: str) -> Optional[float]:
@@ -247,9 +247,9 @@ def _number(context: Mapping[str, str], name: str) -> Optional[float]:
     try:
         value = float(raw)
     except ValueError:
-        raise ConfigError("parameter %s must be a number" % name.lower()) from None
+        raise ConfigError("parameter %s must be a number" % named(name.lower())) from None
     if value != value or value in (float("inf"), float("-inf")):
-        raise ConfigError("parameter %s must be a number" % name.lower())
+        raise ConfigError("parameter %s must be a number" % named(name.lower()))
     return value
 
 
@@ -258,7 +258,7 @@ def _timeout(context: Mapping[str, str]) -> float:
     if value is None:
         return DEFAULT_TIMEOUT
     if value <= 0:
-        raise ConfigError("parameter timeout must be greater than 0 seconds")
+        raise ConfigError("parameter %s must be greater than 0 seconds" % named("timeout"))
     return min(value, MAX_TIMEOUT)
 
 
@@ -280,17 +280,18 @@ _STORED_KINDS = frozenset(("store", "stored_password", "stored"))
 def _api_key(context: Mapping[str, str], lookup: Lookup) -> Tuple[Secret, Optional[str]]:
     fam = _family(context, "ILERT_API_KEY")
     if not fam:
-        raise ConfigError("parameter ilert_api_key is missing: set the iLert API key in the notification rule")
+        raise ConfigError("parameter %s is missing: set it in the notification rule" % named("ilert_api_key"))
     kind, value = _secret_shape(fam)
     if kind == "stored":
         store_id = value.strip()
         found = lookup(store_id) if store_id else None
         if not found:
-            raise ConfigError("password store entry '%s' for ilert_api_key not found" % _printable(store_id))
+            raise ConfigError("password store entry '%s' for %s not found" % (_printable(store_id),
+                                                                              named("ilert_api_key")))
         return Secret(check_key(found.strip(), "the password store entry '%s'" % _printable(store_id))), store_id
     if not value.strip():
-        raise ConfigError("parameter ilert_api_key is empty")
-    return Secret(check_key(value.strip(), "parameter ilert_api_key")), None
+        raise ConfigError("parameter %s is empty" % named("ilert_api_key"))
+    return Secret(check_key(value.strip(), "parameter " + named("ilert_api_key"))), None
 
 
 #: iLert integration keys are long tokens of letters, digits and a few signs.
@@ -329,7 +330,7 @@ def _secret_shape(fam: Mapping[str, str]) -> Tuple[str, str]:
             return ("explicit", secret) if secret else ("stored", store_id)
         if kind == "stored_password":
             return "stored", store_id
-        raise ConfigError("parameter ilert_api_key has an unknown password kind")
+        raise ConfigError("parameter %s has an unknown password kind" % named("ilert_api_key"))
     plain = fam.get("")
     if plain is not None and "\t" in plain:
         kind, _, value = plain.partition("\t")  # split once: secrets may hold whitespace
@@ -338,12 +339,12 @@ def _secret_shape(fam: Mapping[str, str]) -> Tuple[str, str]:
     elif plain is not None:
         return "explicit", plain
     else:
-        raise ConfigError("parameter ilert_api_key has an unknown shape")
+        raise ConfigError("parameter %s has an unknown shape" % named("ilert_api_key"))
     if kind in _STORED_KINDS:
         return "stored", value
     if kind in _EXPLICIT_KINDS:
         return "explicit", value
-    raise ConfigError("parameter ilert_api_key has an unknown password kind")
+    raise ConfigError("parameter %s has an unknown password kind" % named("ilert_api_key"))
 
 
 # --- URLs --------------------------------------------------------------------
