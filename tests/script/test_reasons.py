@@ -55,8 +55,8 @@ def test_queued_after_a_429_says_until_when_the_alert_source_is_paused(site, sta
     standin.inject("429:300")
     params = api_params(standin.url)
     line = assert_clean(site.run(host("PROBLEM", params, HOSTNAME="web01")), 1)
-    assert re.search(r"queued: HTTP 429( TOO_MANY_REQUESTS)? rate limited by iLert, key \.\.\.%s paused 300\.0s, until %s$"
-                     % (KEY_API[-4:], ISO), line), line
+    assert re.search(r"queued: HTTP 429( TOO_MANY_REQUESTS)? rate limited by iLert, "
+                     r"key \.\.\.%s paused 300\.0s, until %s$" % (KEY_API[-4:], ISO), line), line
     line = assert_clean(site.run(host("PROBLEM", params, HOSTNAME="web02")), 1)
     assert re.search(r"ALERT cmk/mysite/web02: queued: alert source key \.\.\.%s paused after iLert's 429 until %s "
                      % (KEY_API[-4:], ISO), line), line
@@ -71,7 +71,8 @@ def test_queued_after_a_5xx_says_server_error_and_the_next_event_waits_for_the_r
     standin.inject("503")
     params = api_params(standin.url)
     line = assert_clean(site.run(service("PROBLEM", params)), 1)
-    assert re.search(r"queued for retry \(HTTP 503( SERVICE_UNAVAILABLE)? server error at iLert\), attempt 1, next in \d+s$", line), line
+    assert re.search(r"queued for retry \(HTTP 503( SERVICE_UNAVAILABLE)? server error at iLert\), attempt 1, "
+                     r"next in \d+s$", line), line
     line = assert_clean(site.run(service("ACKNOWLEDGEMENT", params)), 1, lines=2)  # the ACCEPT and its COMMENT
     assert re.search(r"ACCEPT cmk/mysite/web01/cpu load: queued: retry 2 waits until %s after: "
                      r"HTTP 503( SERVICE_UNAVAILABLE)? server error at iLert \(will be delivered" % ISO, line), line
