@@ -1,7 +1,8 @@
 # cmk_ilert — every task the README and CI use. Nothing is installed by hand: `make` creates
 # .venv from requirements-dev.txt on first use, with the interpreter named by PYTHON (default
 # python3). The tooling needs Python 3.10+ (e.g. `make PYTHON=python3.11 test`); the code that
-# runs on a Checkmk site needs 3.8+ and is tested under each release's Python by the matrix.
+# runs on a Checkmk site needs 3.8+ and is tested under each release's Python by the matrix;
+# `make mkp` (the packages) needs only python3 3.8+ and no venv.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -53,8 +54,9 @@ lint: setup
 	$(VENV)/bin/lint-imports
 	/bin/sh tools/check_py38_syntax.sh
 
-mkp: setup
-	$(PY) mkp/build.py --out dist
+## The packages need only python3 3.8+ and its standard library: no venv, nothing from PyPI.
+mkp:
+	$(PYTHON) mkp/build.py --out dist
 
 bench: setup
 	$(PY) bench/run.py

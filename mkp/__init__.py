@@ -4,7 +4,8 @@ Modules:
 - ``versions``: Checkmk release versions (``2.4.0p3``) and package versions (semver).
 - ``checkmk_releases``: what each Checkmk release (2.0 … 2.5) brings: site Python, requests,
   the package parts it knows and where they are installed.
-- ``manifest``: the pydantic model of the MKP manifest (the rules of Checkmk 2.0 … 2.5).
+- ``manifest``: the model of the MKP manifest (the rules of Checkmk 2.0 … 2.5); standard library
+  only, like the whole build.
 - ``build``: the reproducible builder of the two artifacts (legacy and modern line).
 - ``site_install``: a simulated ``mkp install``/``enable`` into a fake ``$OMD_ROOT``.
 

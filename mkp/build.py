@@ -35,26 +35,29 @@ Reproducibility. Same source + same ``SOURCE_DATE_EPOCH`` (default 0) give byte-
 sorted members, fixed modes (0755 for the script, 0644 otherwise), uid/gid 0, empty owner names,
 mtime = the epoch, gzip header with that mtime and without a file name, CRLF normalised to LF.
 
-Tooling. Only the standard library's ``tarfile``/``gzip``/``hashlib`` write the archive: they are
-the well-maintained writers every MKP reader (Checkmk's own tool included) is built on, and they
-let us control every header byte. Third-party builders (python-mkp, mkp-forge) write
-builder-dependent modes, owners and timestamps; Checkmk's own packaging tool (``cmk-mkp-tool``)
-is not published on the package index and only runs inside a site.
+Tooling. The standard library only (``zlib``, ``hashlib``; ``python3`` 3.8+, nothing from PyPI):
+the tar headers (as ``tarfile`` writes them from Python 3.10 on) and the gzip header (as
+``gzip.GzipFile`` writes it) are written here byte for byte, so every Python from 3.8 on builds
+the same bytes; every MKP reader (Checkmk's own tool included) reads them with ``tarfile``.
+Third-party builders (python-mkp, mkp-forge) write builder-dependent modes, owners and
+timestamps; Checkmk's own packaging tool (``cmk-mkp-tool``) is not published on the package
+index and only runs inside a site.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
-import gzip
 import hashlib
 import io
 import json
 import os
 import pprint
 import re
+import struct
 import sys
 import tarfile
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,9 +65,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the repository's `mkp` package importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pydantic import ValidationError
-
-from mkp.manifest import Manifest
+from mkp.manifest import Manifest, ManifestError
 from mkp.versions import is_release_semver
 
 PACKAGE_NAME = "cmk_ilert"
@@ -268,7 +269,7 @@ _COLLECTORS = {
 
 
 def make_manifest(line: Line, base_version: str, files: Mapping[str, Sequence[str]]) -> Manifest:
-    """The validated manifest of ``line`` (raises ``pydantic.ValidationError``).
+    """The validated manifest of ``line`` (raises ``ManifestError``).
 
     ``version.packaged``: Checkmk writes the version of the site that packed the MKP there
     (2.0/2.1 ``cmk/utils/packaging`` ``write_file``: ``cmk_version.__version__``; 2.2
@@ -313,23 +314,52 @@ def pack(manifest: Manifest, sources: Mapping[str, Sequence[SourceFile]], mtime:
             raise BuildError(f"part {part!r}: sources and manifest disagree")
         members.append((f"{part}.tar", _tar([(f.member, f.data, f.mode) for f in files], mtime)))
     outer = _tar([(name, data, REGULAR) for name, data in members], mtime)
-    return gzip.compress(outer, compresslevel=9, mtime=mtime)
+    return _gzip(outer, mtime)
+
+
+#: A tar block.
+BLOCK = tarfile.BLOCKSIZE
+
+
+def _gzip(data: bytes, mtime: int) -> bytes:
+    """gzip (RFC 1952) with a fixed header: ``gzip.compress`` writes another OS byte from Python
+    3.11 on (zlib's 3 instead of 255), and the same sources must give the same bytes under every
+    Python the build runs on (3.8+)."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    body = compressor.compress(data) + compressor.flush()
+    header = b"\x1f\x8b\x08\x00" + struct.pack("<I", mtime & 0xFFFFFFFF) + b"\x02\xff"
+    return header + body + struct.pack("<II", zlib.crc32(data) & 0xFFFFFFFF, len(data) & 0xFFFFFFFF)
 
 
 def _tar(entries: Sequence[tuple[str, bytes, int]], mtime: int) -> bytes:
-    """A plain ustar archive of regular files with normalised metadata, in the given order."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-        for name, data, mode in entries:
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mode = mode
-            info.mtime = mtime
-            info.uid = info.gid = 0
-            info.uname = info.gname = ""
-            info.type = tarfile.REGTYPE
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
+    """A plain ustar archive of regular files with normalised metadata, in the given order.
+
+    The headers are written here, as ``tarfile`` writes them from Python 3.10 on (no device
+    numbers for regular files; 3.8 and 3.9 wrote zeros there): the same sources give the same
+    bytes under every Python the build runs on. Any tar reader (``tarfile`` of Checkmk's package
+    tool, GNU tar) reads them."""
+    out = io.BytesIO()
+    for name, data, mode in entries:
+        raw = name.encode("utf-8")
+        if len(raw) > 100:
+            raise BuildError(f"member name longer than 100 bytes: {name}")
+        header = bytearray(BLOCK)
+        header[0 : len(raw)] = raw
+        header[100:108] = b"%07o\0" % mode
+        header[108:116] = b"0000000\0"  # uid
+        header[116:124] = b"0000000\0"  # gid
+        header[124:136] = b"%011o\0" % len(data)
+        header[136:148] = b"%011o\0" % mtime
+        header[148:156] = b" " * 8  # the checksum counts itself as blanks
+        header[156:157] = tarfile.REGTYPE
+        header[257:265] = tarfile.POSIX_MAGIC
+        header[148:155] = b"%06o\0" % sum(header)
+        out.write(bytes(header))
+        out.write(data)
+        out.write(b"\0" * (-len(data) % BLOCK))
+    out.write(b"\0" * (2 * BLOCK))  # the end of the archive, padded to a whole record, as tarfile does
+    out.write(b"\0" * (-out.tell() % tarfile.RECORDSIZE))
+    return out.getvalue()
 
 
 def prepare(source_root: Path, mtime: int) -> list[Artifact]:
@@ -379,7 +409,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         built = build(args.source_root, args.out)
-    except (BuildError, ValidationError) as exc:
+    except (BuildError, ManifestError) as exc:
         print(f"mkp/build.py: error: {exc}", file=sys.stderr)
         return 1
     for artifact in built:

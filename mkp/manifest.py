@@ -23,92 +23,95 @@ usable_until)`` range:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mkp.checkmk_releases import OLDEST, PART_DIRS, Release, releases_between
 from mkp.versions import CheckmkVersion, is_semver
 
 NAME_PATTERN = re.compile(r"^[^\d\W][-\w]*$")
+#: The manifest's keys: required ones, then the optional one.
+_REQUIRED = ("title", "name", "description", "version", "version.packaged", "version.min_required", "author",
+             "download_url", "files")
+_OPTIONAL = ("version.usable_until",)
 
 
-class Manifest(BaseModel):
-    """An MKP manifest. Construct with the manifest's own keys (``version.min_required`` …)."""
+class ManifestError(ValueError):
+    """A manifest that some Checkmk release in its range would refuse; the text says why."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
-    title: str = Field(min_length=1)
+@dataclass(frozen=True)
+class Manifest:
+    """An MKP manifest. Build it with ``Manifest.model_validate(info)`` from the manifest's own keys
+    (``version.min_required`` …). Standard library only: ``python3 mkp/build.py`` needs nothing
+    from PyPI."""
+
+    title: str
     name: str
-    description: str = Field(min_length=1)
+    description: str
     version: str
-    version_packaged: str = Field(alias="version.packaged", min_length=1)
-    version_min_required: str = Field(alias="version.min_required")
-    version_usable_until: str | None = Field(default=None, alias="version.usable_until")
-    author: str = Field(min_length=1)
+    version_packaged: str
+    version_min_required: str
+    author: str
     download_url: str
     files: dict[str, tuple[str, ...]]
+    version_usable_until: str | None = None
 
-    @field_validator("name")
     @classmethod
-    def _check_name(cls, value: str) -> str:
-        if not NAME_PATTERN.match(value):
-            raise ValueError(
-                f"invalid package name {value!r}: letters, digits, '-' and '_' only, starting with a letter or '_'"
-            )
-        return value
+    def model_validate(cls, info: Any) -> Manifest:
+        """The manifest of the dict ``info``; raises ``ManifestError`` naming every problem found."""
+        if not isinstance(info, dict):
+            raise ManifestError("the manifest is not a dict")
+        problems = ["%s: Field required" % key for key in _REQUIRED if key not in info]
+        problems += ["%s: Extra inputs are not permitted" % key for key in info if key not in _REQUIRED + _OPTIONAL]
+        if problems:
+            raise ManifestError("; ".join(problems))
+        for key in _REQUIRED[:-1]:
+            if not isinstance(info[key], str):
+                problems.append("%s: Input should be a valid string" % key)
+        until = info.get("version.usable_until")
+        if until is not None and not isinstance(until, str):
+            problems.append("version.usable_until: Input should be a valid string or None")
+        files = info["files"]
+        if not isinstance(files, dict) or not all(
+            isinstance(part, str) and isinstance(names, (list, tuple)) and all(isinstance(n, str) for n in names)
+            for part, names in files.items()
+        ):
+            problems.append("files: Input should map part names to lists of file names")
+        if problems:
+            raise ManifestError("; ".join(problems))
+        for key in ("title", "description", "author", "version.packaged"):
+            if not info[key]:
+                problems.append("%s: String should have at least 1 character" % key)
+        checks: tuple[tuple[str, Callable[[Any], object], Any], ...] = (
+            ("name", _check_name, info["name"]),
+            ("version", _check_version, info["version"]),
+            ("version.packaged", CheckmkVersion.parse, info["version.packaged"]),
+            ("version.min_required", _check_min_required, info["version.min_required"]),
+            ("version.usable_until", _check_usable_until, until),
+            ("files", _check_files, files),
+        )
+        for key, check, value in checks:
+            try:
+                check(value)
+            except ValueError as exc:
+                problems.append("%s: Value error, %s" % (key, exc))
+        if problems:
+            raise ManifestError("; ".join(problems))
+        manifest = cls(
+            title=info["title"], name=info["name"], description=info["description"], version=info["version"],
+            version_packaged=info["version.packaged"], version_min_required=info["version.min_required"],
+            author=info["author"], download_url=info["download_url"],
+            files={part: tuple(names) for part, names in files.items()}, version_usable_until=until,
+        )
+        try:
+            manifest._check_range_and_parts()
+        except ValueError as exc:
+            raise ManifestError("Value error, %s" % exc) from None
+        return manifest
 
-    @field_validator("version")
-    @classmethod
-    def _check_version(cls, value: str) -> str:
-        if "/" in value:
-            raise ValueError(f"package version {value!r} must not contain '/'")
-        if not is_semver(value):
-            raise ValueError(f"package version {value!r} is not a semantic version (X.Y.Z[-pre])")
-        return value
-
-    @field_validator("version_packaged")
-    @classmethod
-    def _check_packaged(cls, value: str) -> str:
-        CheckmkVersion.parse(value)  # ValueError: "not a Checkmk release version"
-        return value
-
-    @field_validator("version_min_required")
-    @classmethod
-    def _check_min_required(cls, value: str) -> str:
-        if CheckmkVersion.parse(value) < OLDEST.first_version:
-            raise ValueError(
-                f"min_required {value} is older than Checkmk {OLDEST.line}, "
-                "whose package rules are the oldest modelled here"
-            )
-        return value
-
-    @field_validator("version_usable_until")
-    @classmethod
-    def _check_usable_until(cls, value: str | None) -> str | None:
-        if value is not None:
-            CheckmkVersion.parse(value)
-        return value
-
-    @field_validator("files")
-    @classmethod
-    def _check_files(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
-        if not value:
-            raise ValueError("the package lists no files")
-        for part, names in value.items():
-            if part not in PART_DIRS:
-                raise ValueError(f"unknown part {part!r}; known parts: {', '.join(PART_DIRS)}")
-            if not names:
-                raise ValueError(f"part {part!r} lists no files; leave the part out instead")
-            for name in names:
-                _check_member_name(part, name)
-            if len(set(names)) != len(names):
-                raise ValueError(f"part {part!r} lists a file more than once")
-        return value
-
-    @model_validator(mode="after")
-    def _check_range_and_parts(self) -> Manifest:
+    def _check_range_and_parts(self) -> None:
         low = self.min_required
         high = self.usable_until
         if high is not None and not low < high:
@@ -122,7 +125,6 @@ class Manifest(BaseModel):
                     f"part(s) {', '.join(unknown)} unknown to Checkmk {release.line}, which the "
                     f"range {self.range_text} admits"
                 )
-        return self
 
     @property
     def min_required(self) -> CheckmkVersion:
@@ -156,15 +158,60 @@ class Manifest(BaseModel):
         return self.min_required <= site and (until is None or site < until)
 
     def to_info(self) -> dict[str, Any]:
-        """The manifest as the plain dict written to ``info`` / ``info.json`` (lists, no tuples)."""
-        info = self.model_dump(by_alias=True)
-        info["files"] = {part: list(names) for part, names in self.files.items()}
-        return info
+        """The manifest as the plain dict written to ``info`` / ``info.json`` (lists, no tuples),
+        in the order of the fields (as Checkmk writes it)."""
+        return {
+            "title": self.title, "name": self.name, "description": self.description, "version": self.version,
+            "version.packaged": self.version_packaged, "version.min_required": self.version_min_required,
+            "version.usable_until": self.version_usable_until, "author": self.author,
+            "download_url": self.download_url, "files": {part: list(names) for part, names in self.files.items()},
+        }
 
 
 def admitting(manifests: Iterable[Manifest], version: str | CheckmkVersion) -> list[Manifest]:
     """The manifests a site running Checkmk ``version`` would activate."""
     return [manifest for manifest in manifests if manifest.admits(version)]
+
+
+def _check_name(value: str) -> None:
+    if not NAME_PATTERN.match(value):
+        raise ValueError(
+            f"invalid package name {value!r}: letters, digits, '-' and '_' only, starting with a letter or '_'"
+        )
+
+
+def _check_version(value: str) -> None:
+    if "/" in value:
+        raise ValueError(f"package version {value!r} must not contain '/'")
+    if not is_semver(value):
+        raise ValueError(f"package version {value!r} is not a semantic version (X.Y.Z[-pre])")
+
+
+def _check_min_required(value: str) -> None:
+    if CheckmkVersion.parse(value) < OLDEST.first_version:
+        raise ValueError(
+            f"min_required {value} is older than Checkmk {OLDEST.line}, "
+            "whose package rules are the oldest modelled here"
+        )
+
+
+def _check_usable_until(value: str | None) -> None:
+    if value is not None:
+        CheckmkVersion.parse(value)
+
+
+def _check_files(value: dict[str, Sequence[str]]) -> None:
+    if not value:
+        raise ValueError("the package lists no files")
+    for part, names in value.items():
+        if part not in PART_DIRS:
+            raise ValueError(f"unknown part {part!r}; known parts: {', '.join(PART_DIRS)}")
+        if not names:
+            raise ValueError(f"part {part!r} lists no files; leave the part out instead")
+        for name in names:
+            _check_member_name(part, name)
+        if len(set(names)) != len(names):
+            raise ValueError(f"part {part!r} lists a file more than once")
 
 
 def _check_member_name(part: str, name: str) -> None:

@@ -79,7 +79,8 @@ def event_schema_check() -> Iterator[None]:
 @pytest.fixture
 def standin() -> Iterator[StandIn]:
     with StandIn(keys=[KEY_API, KEY_CMK], unauthorized_keys=[KEY_UNAUTHORIZED],
-                 heartbeat_keys=["il1hbt-TEST-HEARTBEAT-0001"]) as server:
+                 heartbeat_keys=["il1hbt-TEST-HEARTBEAT-0001"],
+                 source_types={KEY_API: "api", KEY_CMK: "checkmk"}) as server:
         yield server
 
 

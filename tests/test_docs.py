@@ -67,27 +67,6 @@ def test_readme_states_the_tooling_floor_that_make_setup_enforces():
     assert "make PYTHON=python3.11" in section
 
 
-def test_readme_quick_start_says_how_long_each_command_takes():
-    section = _readme_section("Quick start")
-    for command in ("make demo", "make test"):
-        row = re.search(r"^\| `%s` \| (.+) \|$" % command, section, re.M)
-        assert row is not None, command
-        assert re.search(r"\d+ (s|min)\b", row.group(1)), row.group(1)
-
-
-def test_readme_storm_figures_follow_from_the_rate_limit():
-    from cmk_ilert.checkmk.params import DEFAULT_RATE_LIMIT
-
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    intro = readme.split("## Quick start", 1)[0]
-    match = re.search(r"iLert accepts (\d+) events per minute per alert source, so (\d+) alerts take (\d+)\s+"
-                      r"minutes", intro)
-    assert match is not None
-    per_minute, alerts, minutes = (int(x) for x in match.groups())
-    assert per_minute == DEFAULT_RATE_LIMIT
-    assert alerts / per_minute == minutes
-
-
 def test_readme_how_this_is_verified_links_the_live_site_checklist():
     section = _readme_section("How this is verified")
     link = re.search(r"\(docs/compatibility\.md#([a-z-]+)\)", section)

@@ -67,6 +67,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         metavar="KEY=ID",
         help="numeric alert source id of an integration key",
     )
+    parser.add_argument(
+        "--source-type",
+        action="append",
+        default=[],
+        metavar="KEY=TYPE",
+        help="integration type of a key, api or checkmk: found only by its own endpoint",
+    )
     parser.add_argument("--certfile", help="PEM certificate (chain): serve HTTPS")
     parser.add_argument("--keyfile", help="PEM private key, if not in --certfile")
     parser.add_argument("--verbose", action="store_true", help="log requests to stderr")
@@ -80,6 +87,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
             parser.error(f"--source-id needs KEY=ID, not {item!r}")
         ids[key] = int(number)
     args.source_ids = ids
+    types = {}
+    for item in args.source_type:
+        key, _, kind = item.rpartition("=")
+        if not key or kind not in ("api", "checkmk"):
+            parser.error(f"--source-type needs KEY=api or KEY=checkmk, not {item!r}")
+        types[key] = kind
+    args.source_types = types
     return args
 
 
@@ -96,6 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         keys=args.key,
         unauthorized_keys=args.unauthorized_key,
         heartbeat_keys=args.heartbeat_key,
+        source_types=args.source_types,
         rate_limit=args.rate_limit,
         rate_window=args.rate_window,
         retry_after_mode=args.retry_after_mode,

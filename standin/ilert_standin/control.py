@@ -38,6 +38,7 @@ class StandIn:
         api_rate_limit: int = 120,
         source_ids: Mapping[str, int] | None = None,
         source_names: Mapping[str, str] | None = None,
+        source_types: Mapping[str, str] | None = None,
         verbose: bool = False,
     ) -> None:
         settings = checked_changes(
@@ -54,6 +55,7 @@ class StandIn:
                 "api_rate_limit": api_rate_limit,
                 "source_ids": dict(source_ids or {}),
                 "source_names": dict(source_names or {}),
+                "source_types": dict(source_types or {}),
             }
         )
         self._app = App(State(Config(**settings)), verbose=verbose)

@@ -106,7 +106,7 @@ def post_event(
         except SchemaError as exc:
             raise _invalid(str(exc)) from None
         raise _invalid("integrationKey is required")
-    state.check_source(key)
+    state.check_source(key, "api")
     if state.rate_limited(key, now):
         return throttled(state, now)
     try:
@@ -199,7 +199,7 @@ def _checkmk_fields(
 
 
 def post_checkmk(state: State, key: str, body: Any, json_ok: bool, now: float) -> Reply:
-    state.check_source(key)
+    state.check_source(key, "checkmk")
     if state.rate_limited(key, now):
         return throttled(state, now)
     if not json_ok:

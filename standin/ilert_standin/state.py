@@ -73,6 +73,10 @@ class Config:
     source_ids: dict[str, int] = field(default_factory=dict)
     #: alert source name per integration key (default "Alert source <id>")
     source_names: dict[str, str] = field(default_factory=dict)
+    #: integration type per key, ``api`` or ``checkmk``: a typed key is only found by its own
+    #: endpoint (``/api/events`` or ``/api/v1/events/checkmk-ext/{key}``) and answered 404
+    #: NO_ALERT_SOURCE_FOUND on the other; an untyped key is accepted on both
+    source_types: dict[str, str] = field(default_factory=dict)
     #: seconds added to the wall clock for every timestamp the stand-in hands out
     #: (reportTime, acceptedAt, resolvedOn ...); lets a test create "old" alerts
     clock_offset: float = 0.0
@@ -93,6 +97,7 @@ class Config:
             "api_rate_limit": self.api_rate_limit,
             "source_ids": dict(sorted(self.source_ids.items())),
             "source_names": dict(sorted(self.source_names.items())),
+            "source_types": dict(sorted(self.source_types.items())),
             "clock_offset": self.clock_offset,
             "alerts_order": self.alerts_order,
         }
@@ -142,6 +147,17 @@ def _source_names(value: object) -> dict[str, str]:
     return dict(value)
 
 
+SOURCE_TYPES = ("api", "checkmk")
+
+
+def _source_types(value: object) -> dict[str, str]:
+    if not isinstance(value, Mapping) or not all(
+        isinstance(k, str) and k and v in SOURCE_TYPES for k, v in value.items()
+    ):
+        raise ValueError(f"source_types must map integration keys to one of {SOURCE_TYPES}")
+    return dict(value)
+
+
 def checked_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
     """Validate configuration changes; raise ``ValueError`` naming the bad one."""
     out: dict[str, Any] = {}
@@ -156,6 +172,8 @@ def checked_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
             out[name] = _source_ids(value)
         elif name == "source_names":
             out[name] = _source_names(value)
+        elif name == "source_types":
+            out[name] = _source_types(value)
         elif name == "clock_offset":
             ok = isinstance(value, (int, float)) and not isinstance(value, bool)
             if not ok or not math.isfinite(value):
@@ -345,13 +363,20 @@ class State:
         with self.lock:
             return [dict(user, name=name) for name, user in self._users.items()]
 
-    def check_source(self, key: str) -> None:
-        """Raise the answer iLert gives for a key that is not a usable alert source."""
+    def check_source(self, key: str, endpoint: str | None = None) -> None:
+        """Raise the answer iLert gives for a key that is not a usable alert source.
+
+        ``endpoint`` (``api`` or ``checkmk``) is the kind of endpoint the key was posted to. A key
+        of an alert source of the other type gets the answer of an unknown key: an assumption, as
+        iLert documents no answer for it (its OpenAPI document lists only 202 for ``/events``)."""
         if key in self.config.unauthorized_keys:
             raise ApiError(
                 401, "UNAUTHORIZED", "this integration key is not authorized"
             )
         if key not in self.config.keys:
+            raise ApiError(404, "NO_ALERT_SOURCE_FOUND", "no alert source for this key")
+        typed = self.config.source_types.get(key)
+        if endpoint is not None and typed is not None and typed != endpoint:
             raise ApiError(404, "NO_ALERT_SOURCE_FOUND", "no alert source for this key")
 
     # -- rate limiting -----------------------------------------------------------------

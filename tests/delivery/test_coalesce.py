@@ -41,7 +41,8 @@ T0 = 1795341600000000
 KEY = "cmk/mysite/web01/cpu load"
 HELD = {"CMK_ILERT_RATE_WINDOW": "600"}  # every event beyond the limit waits in the outbox
 DRAIN = {"CMK_ILERT_RATE_WINDOW": "0.05"}  # a flush that is not held up by the limit
-SUPERSEDED = "superseded, not sent: the problem recovered before its ALERT was sent, see coalesce"
+SUPERSEDED = ('superseded, not sent: the problem recovered before its ALERT was sent, see "Coalesce queued events" '
+              "(coalesce)")
 #: a second alert source (another integration key); not a real iLert key
 KEY_SECOND = "il1api-TEST-KEY2-5e6f7a8b9c0d1e2f"
 
@@ -81,7 +82,7 @@ def held_alert(site, standin, params, tag: str = "a1", n: int = 2) -> None:
     """An ALERT the rate limit keeps in the outbox: queued, never attempted."""
     before = len(event_requests(standin))
     run = run_ok(site, event(tag, params, micro=micro(n)), code=1, env=HELD)
-    assert "queued (will be delivered by a later run" in run.stdout, run.output
+    assert "queued: client-side rate limit: " in run.stdout, run.output
     assert len(event_requests(standin)) == before, "the held ALERT was sent"
     entry = [load(p) for p in site.queue() if load(p)["event_type"] == "ALERT"][-1]
     assert entry["attempts"] == 0 and "last_attempt" not in entry
@@ -115,8 +116,8 @@ def test_recovered_before_sent_nothing_is_sent(site, standin):
     assert KEY_API not in json.dumps(record)
     status = site.cli("status")
     assert status.returncode == 0, status.output
-    assert "2 events superseded in the last 24h, never sent because the problem had recovered first; see coalesce:" \
-        in status.stdout
+    assert ('2 events superseded in the last 24h, never sent because the problem had recovered first; see "Coalesce '
+            'queued events" (coalesce):') in status.stdout
     assert "  - %s [api, key ...a7b8, %s], 0s ago: ALERT RESOLVE\n" % (KEY, standin.url) in status.stdout
     as_json = json.loads(site.cli("status", "--json").stdout)
     assert [(r["alert_key"], r["events"]) for r in as_json["superseded"]] == [(KEY, ["ALERT", "RESOLVE"])]

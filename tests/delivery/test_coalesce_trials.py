@@ -206,14 +206,19 @@ def _concurrent(site: FakeSite, standin: Any, seed: int, keys: int = 4, length: 
 
 
 def test_coalescing_with_concurrent_runs_and_flushes(site, standin):
+    """Under concurrency the invariants hold (``check_key`` per key) *and* coalescing happened:
+    some problems recovered while their ALERT waited for the rate limit and were dropped, each
+    drop journaled (``check_key`` compares the journal with what was not sent)."""
     totals = _concurrent(site, standin, seed=3)
-    print("coalescing under concurrency: %s" % totals)
+    assert totals["runs"] >= 1 and totals["unsent"] >= 2, totals  # at least one ALERT+RESOLVE pair dropped
+    assert totals["sent"] >= 1, totals
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(4))
 def test_coalescing_with_concurrent_runs_and_flushes_repeated(site, standin, seed):
-    _concurrent(site, standin, seed=50 + seed, keys=4, length=8)
+    totals = _concurrent(site, standin, seed=50 + seed, keys=4, length=8)
+    assert totals["runs"] >= 1, totals
 
 
 # --- SIGKILL --------------------------------------------------------------------------------------

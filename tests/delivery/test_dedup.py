@@ -91,6 +91,7 @@ def test_duplicate_of_a_dead_letter_reports_permanent(site, standin, params):
 def test_different_alert_sources_are_different_events(site, standin, params):
     from tests.support.site import KEY_CMK
 
+    standin.configure(source_types={})  # KEY_CMK stands for a second alert source of type API here
     assert site.run(event("src", params, micro=T0 + 9)).returncode == 0
     other_source = dict(params, PARAMETER_ILERT_API_KEY="password\t" + KEY_CMK,
                         PARAMETER_ILERT_API_KEY_2=KEY_CMK)

@@ -129,3 +129,29 @@ def test_sliding_window_holds_at_the_server(site, standin, params):
     requests = event_requests(standin)
     assert len(requests) == 120
     _check_rate(standin, requests, jitter=0.03)
+
+
+@pytest.mark.slow
+def test_the_readme_storm_figures_hold_with_a_scaled_minute(site, standin, params):
+    """README, "In a storm": iLert takes N events per minute per alert source, so A alerts take M
+    minutes. The figures are read from the README; A events of one bulk then go out through the
+    real script and flush, with the minute scaled to WINDOW: none early (no window at the server
+    holds more than N), none lost, and the last one arrives about M scaled minutes after the first,
+    not (much) later."""
+    import re
+
+    from cmk_ilert.checkmk.params import DEFAULT_RATE_LIMIT
+    from tests.support.site import REPO
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    storm = readme.split("## In a storm\n", 1)[1].split("\n## ", 1)[0]
+    match = re.search(r"iLert accepts (\d+) events per minute per alert source, so (\d+) alerts take (\d+)\s+"
+                      r"minutes", storm)
+    assert match is not None
+    per_minute, alerts, minutes = (int(x) for x in match.groups())
+    assert per_minute == DEFAULT_RATE_LIMIT == LIMIT
+    _storm(site, standin, params, alerts, hosts=40)  # also: nothing lost, nothing twice, never early
+    accepted = sorted(r["mono"] for r in event_requests(standin) if r["status"] != 429)
+    span = accepted[-1] - accepted[0]
+    assert (minutes - 1) * WINDOW * 0.95 <= span, span
+    assert span <= minutes * WINDOW * 4 + 10, "the storm took %.1fs for %d scaled minutes" % (span, minutes)

@@ -63,6 +63,9 @@ CONTRACT_DEFAULTS = {
     "coalesce": True,
     "inventory_facts": False,
 }
+#: what a new rule starts with where that differs from "absent": a new rule gets the full product
+#: (source type API), while a rule saved without the key (an earlier version's default) stays Checkmk
+NEW_RULE_DEFAULTS = dict(CONTRACT_DEFAULTS, ilert_source_type="api")
 
 
 def password_lookup(store_id: str) -> Optional[str]:

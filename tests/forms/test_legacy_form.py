@@ -9,7 +9,7 @@ import doubles
 import pytest
 from doubles import _legacy_core as core
 from doubles import legacy_form
-from expect import CONTRACT_DEFAULTS, CONTRACT_KEYS
+from expect import CONTRACT_KEYS, NEW_RULE_DEFAULTS
 
 from cmk_ilert.checkmk import params
 
@@ -41,11 +41,15 @@ def test_offers_every_contract_key_and_nothing_else(loaded):
 
 def test_defaults_match_the_contract(loaded):
     defaults = loaded.spec().defaults()
-    for key, value in CONTRACT_DEFAULTS.items():
+    for key, value in NEW_RULE_DEFAULTS.items():
         assert defaults[key] == value, key
         assert type(defaults[key]) is type(value), key
     for key, value in TEMPLATE_DEFAULTS.items():
         assert defaults[key] == value, key
+    # a new rule shows the alert source type ticked, on API (the full feature set); a rule saved
+    # without it (unticked) still means Checkmk: the parser's default for an absent key
+    assert loaded.spec()._default_keys == ["ilert_source_type"]
+    assert params.parse_settings({"PARAMETER_ILERT_API_KEY": "il1api-OLD-RULE-0000abcd"}).source_type == "checkmk"
     # ticking an optional element pre-fills: checkboxes on, proxy from environment, https links
     assert defaults["ignore_ssl"] is True
     assert defaults["forward_custom"] is True

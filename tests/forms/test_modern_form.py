@@ -6,7 +6,7 @@ import doubles
 import pytest
 from doubles import formspec_visitor as fv
 from doubles import legacy_form, modern_form
-from expect import CONTRACT_DEFAULTS, CONTRACT_KEYS
+from expect import CONTRACT_KEYS, NEW_RULE_DEFAULTS
 
 from cmk_ilert.checkmk import params
 
@@ -48,7 +48,7 @@ def test_is_discovered_as_the_notification_method_cmk_ilert(loaded):
 
 def test_offers_every_contract_key_and_nothing_else(form):
     assert sorted(form.elements) == sorted(CONTRACT_KEYS)
-    assert [k for k, e in form.elements.items() if e.required] == ["ilert_api_key"]
+    assert [k for k, e in form.elements.items() if e.required] == ["ilert_api_key", "ilert_source_type"]
 
 
 def test_same_keys_and_order_as_the_legacy_form(form):
@@ -58,7 +58,7 @@ def test_same_keys_and_order_as_the_legacy_form(form):
 
 def test_defaults_match_the_contract(form):
     prefill = {key: fv.prefill_value(e.parameter_form) for key, e in form.elements.items()}
-    for key, value in CONTRACT_DEFAULTS.items():
+    for key, value in NEW_RULE_DEFAULTS.items():
         assert prefill[key] == value, key
         assert type(prefill[key]) is type(value), key
     assert prefill["ilert_summary_host"] == params.DEFAULT_SUMMARY_HOST
@@ -70,12 +70,28 @@ def test_defaults_match_the_contract(form):
     assert prefill["forward_custom"] is True
 
 
+def test_a_new_rule_is_api_and_an_old_rule_without_the_source_type_stays_checkmk(form):
+    """Source type API gets every feature: a new rule starts with it (required, prefilled). A rule
+    saved without the setting meant Checkmk (the parser's default for an absent key) and still does
+    after the editor loads it (migrate) and saves it."""
+    assert form.elements["ilert_source_type"].required
+    assert fv.prefill_value(form.elements["ilert_source_type"].parameter_form) == "api"
+    key = fv.samples(form.elements["ilert_api_key"].parameter_form)[0]
+    old = fv.from_disk(form, {"ilert_api_key": key})
+    assert old["ilert_source_type"] == "checkmk"
+    fv.check(form, old)
+    assert fv.messages(form, {"ilert_api_key": key})  # without migrate the required key would be missing
+    assert fv.from_disk(form, {"ilert_api_key": key, "ilert_source_type": "api"})["ilert_source_type"] == "api"
+    assert params.parse_settings({"PARAMETER_ILERT_API_KEY": "il1api-OLD-RULE-0000abcd"}).source_type == "checkmk"
+
+
 def test_every_element_can_save_values_and_validates_them(form):
     for key, element in form.elements.items():
         samples = fv.samples(element.parameter_form)
         assert samples, key
         for sample in samples:
-            fv.check(form, {"ilert_api_key": fv.samples(form.elements["ilert_api_key"].parameter_form)[0], key: sample})
+            fv.check(form, {"ilert_api_key": fv.samples(form.elements["ilert_api_key"].parameter_form)[0],
+                            "ilert_source_type": "api", key: sample})
 
 
 def test_migrate_leaves_modern_values_alone(form):

@@ -275,3 +275,40 @@ def test_cli_runs_from_any_directory_and_fails_cleanly(source_tree: Path, tmp_pa
     assert completed.returncode == 1
     assert completed.stderr.startswith("mkp/build.py: error: cannot read")
     assert "Traceback" not in completed.stderr
+
+
+def _oldest_python() -> str | None:
+    """Python 3.8, the floor the README names for building (pyenv or PATH, as the matrix finds it)."""
+    sys.path.insert(0, str(REPO_ROOT))
+    from tools.matrix import find_python
+
+    return find_python("3.8")
+
+
+def test_the_packages_build_with_a_bare_python38_and_nothing_from_pypi(built: Any, source_tree: Path,
+                                                                        tmp_path: Path) -> None:
+    """``python3 mkp/build.py`` (README, Install): the oldest Python the build supports, with no
+    site-packages at all (``-S``: no pydantic, no python-mkp, no venv), from an empty environment,
+    writes byte for byte the packages the test tooling builds."""
+    python = _oldest_python()
+    if python is None:
+        pytest.skip("Python 3.8 not found (pyenv install 3.8, or python3.8 on PATH)")
+    out = tmp_path / "bare"
+    completed = subprocess.run(
+        [python, "-S", "-I", str(REPO_ROOT / "mkp/build.py"), "--source-root", str(source_tree), "--out", str(out)],
+        cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "SOURCE_DATE_EPOCH": "0"}, capture_output=True, text=True,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert completed.stderr == ""
+    assert (out / built.legacy.name).read_bytes() == built.legacy.read_bytes()
+    assert (out / built.modern.name).read_bytes() == built.modern.read_bytes()
+    probe = subprocess.run([python, "-S", "-I", "-c", "import pydantic"], capture_output=True, text=True, check=False)
+    assert probe.returncode != 0  # it really had nothing from PyPI
+
+
+def test_make_mkp_needs_no_dev_venv(tmp_path: Path) -> None:
+    """``make mkp`` runs the build with the plain interpreter, not through ``make setup``."""
+    completed = subprocess.run(["make", "-n", "mkp"], cwd=REPO_ROOT, capture_output=True, text=True, check=False)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.splitlines() == ["python3 mkp/build.py --out dist"], completed.stdout

@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
 
-from mkp.manifest import Manifest, admitting
+from mkp.manifest import Manifest, ManifestError, admitting
 
 # Every release line from 2.0.0 on with its betas, GA, early and late patches (and innovation
 # builds). The 2.0.0 betas are below min_required 2.0.0: pre-releases of 2.0 are not supported.
@@ -44,7 +43,7 @@ def valid(**changes: Any) -> dict[str, Any]:
 
 
 def rejected(info: dict[str, Any]) -> str:
-    with pytest.raises(ValidationError) as caught:
+    with pytest.raises(ManifestError) as caught:
         Manifest.model_validate(info)
     return str(caught.value)
 

@@ -271,9 +271,16 @@ def test_2_0_skips_unknown_parts(tmp_path: Path) -> None:
 
 
 def test_unparsable_range_values_skip_the_check(tmp_path: Path) -> None:
+    # "2.9" would refuse a 2.0 site if it parsed (2.9.0 does, below); it does not, so no check runs
     info = base_info(**{"version.min_required": "2.9", "version.usable_until": "someday"})
     path = make_mkp(tmp_path / "x.mkp", info, {"notifications": [("pkg", b"x")]})
-    install(path, tmp_path / "site", "2.0.0")
+    result = install(path, tmp_path / "site", "2.0.0")
+    assert result.files["notifications"] == (tmp_path / "site" / "local/share/check_mk/notifications/pkg",)
+    assert result.files["notifications"][0].read_bytes() == b"x"
+    parsable = make_mkp(tmp_path / "y.mkp", base_info(**{"version.min_required": "2.9.0"}),
+                        {"notifications": [("pkg", b"x")]})
+    with pytest.raises(InstallRefusedError, match="needs Checkmk 2.9.0 or newer"):
+        install(parsable, tmp_path / "site2", "2.0.0")
 
 
 def test_dot_slash_member_names_break_extraction_like_on_a_site(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ downtime author and comment in ``NOTIFICATIONAUTHOR`` / ``NOTIFICATIONCOMMENT``
 from __future__ import annotations
 
 import json
+import re
 from typing import Callable, Dict
 
 import pytest
@@ -164,8 +165,8 @@ def test_comment_events_off_ignores_them(site, standin, obj, ntype):
     open_alert(site, standin.url, obj, comment_events="False")
     run = site.run(comment_context(standin.url, obj, ntype, comment_events="False"))
     line = assert_clean(run, 0)
-    assert line == "cmk_ilert: %s %s: ignored (%s notifications are ignored: comment_events is off)" % (
-        ntype, key_of(obj), ntype)
+    assert line == ("cmk_ilert: %s %s: ignored (%s notifications are ignored: \"Downtime and flapping as comments\" "
+                    "(comment_events) is off)" % (ntype, key_of(obj), ntype))
     assert len(event_requests(standin)) == 1
     assert only_alert(standin)["comments"] == []
     assert site.queue() == [] and site.dead() == []
@@ -195,8 +196,10 @@ def test_comment_waits_behind_its_alert_during_an_outage(site, standin):
     assert problem.returncode == 1, problem.output
     run = site.run(comment_context(standin.url, "service", "DOWNTIMESTART"))
     line = assert_clean(run, 1)
-    assert line == "cmk_ilert: COMMENT %s: queued (will be delivered by a later run or the site cron's flush)" \
-        % key_of("service")
+    # it waits for the ALERT's retry, and says so, with the time
+    assert re.fullmatch(r"cmk_ilert: COMMENT %s: queued: retry 2 waits until \S+ after: connection refused "
+                        r"\(will be delivered by a later run or the site cron's flush\)" % re.escape(key_of("service")),
+                        line), line
     assert len(site.queue()) == 2
     standin.start()
     flush = site.cli("flush", "--now")

@@ -81,5 +81,6 @@ def test_custom_without_forward_custom_sends_nothing(site, standin):
     ctx = custom(standin.url, "api", "service", FINE["service"])
     ctx["PARAMETER_FORWARD_CUSTOM"] = "False"
     line = assert_clean(site.run(ctx), 0)
-    assert "ignored (CUSTOM notifications are ignored: enable forward_custom to send them)" in line
+    assert ('ignored (CUSTOM notifications are ignored: turn on "Forward custom notifications" (forward_custom) '
+            "to send them)") in line
     assert standin.log() == []

@@ -20,6 +20,7 @@ from typing import Dict, List, Mapping, Sequence
 import pytest
 
 from cmk_ilert.admin.cli import CRON_LINE
+from cmk_ilert.base.logfile import MAX_BYTES
 from mkp.build import build
 from mkp.site_install import InstallRefusedError, install
 from tests.support.contexts import api_params, host, service
@@ -31,6 +32,8 @@ RELEASE = os.environ.get("CMK_ILERT_TEST_RELEASE", "2.3")
 DOC = REPO / "docs" / "site-cron.md"
 SCRIPT = "local/share/check_mk/notifications/cmk_ilert"
 HEARTBEAT_KEY = "il1hbt-TEST-HEARTBEAT-0001"  # registered by the standin fixture
+#: ISO 8601 local time with its UTC offset, as every cron log line starts
+ISO = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d"
 
 
 def doc_cron_block() -> List[str]:
@@ -176,6 +179,44 @@ def test_cron_flush_line_delivers_a_queued_event(installed: FakeSite, standin) -
     assert [(a["key"], a["status"]) for a in standin.alerts()] == [("cmk/mysite/db01", "PENDING")]
     log = (installed.root / "var" / "log" / "cmk_ilert.log").read_text(encoding="utf-8")
     assert "ALERT cmk/mysite/db01: delivered" in log
+    # every line starts with its local time, ISO 8601 with the UTC offset
+    assert log.splitlines() and all(re.match(ISO + " cmk_ilert: ", line) for line in log.splitlines()), log
+
+
+def test_the_cron_log_is_rotated_at_its_size_keeping_one_old_file(installed: FakeSite, standin) -> None:
+    log = installed.root / "var" / "log" / "cmk_ilert.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    old = ("2026-01-01T00:00:00+00:00 cmk_ilert: an old line\n" * (MAX_BYTES // 48 + 1)).encode()
+    assert len(old) >= MAX_BYTES
+    log.write_bytes(old)
+    (log.parent / "cmk_ilert.log.1").write_text("older still\n")
+    standin.inject("429:1")
+    assert installed.run(host("PROBLEM", api_params(standin.url))).returncode == 1
+    run = run_cron_line(installed, doc_cron_lines()[0])
+    assert run.returncode == 0 and run.output == "", run.output
+    assert (log.parent / "cmk_ilert.log.1").read_bytes() == old
+    new = log.read_text(encoding="utf-8").splitlines()
+    assert new and all(re.match(ISO + " cmk_ilert: ", line) for line in new), new
+    assert "ALERT cmk/mysite/db01: delivered" in "\n".join(new)
+    assert log.stat().st_mode & 0o777 == 0o600
+
+
+def test_the_cron_lines_stay_quiet_and_harmless_when_the_package_is_removed(installed: FakeSite) -> None:
+    (installed.root / SCRIPT).unlink()
+    shutil.rmtree(installed.root / "local" / "lib" / "python3" / "cmk_ilert")
+    for line in doc_cron_lines():
+        run = run_cron_line(installed, line)
+        assert run.output == "", run.output  # cron would mail any output to the site user
+    assert not (installed.root / "var" / "cmk_ilert").exists()
+
+
+def test_a_cron_line_without_the_library_says_so_in_the_log(installed: FakeSite) -> None:
+    shutil.rmtree(installed.root / "local" / "lib" / "python3" / "cmk_ilert")
+    run = run_cron_line(installed, doc_cron_lines()[0])
+    assert run.returncode == 2 and run.output == "", run.output
+    log = (installed.root / "var" / "log" / "cmk_ilert.log").read_text(encoding="utf-8")
+    assert re.match(ISO + " cmk_ilert: library not importable \\(ModuleNotFoundError\\); is the cmk_ilert package "
+                    "enabled\\?\n$", log), log
 
 
 def test_cron_heartbeat_line_pings(installed: FakeSite, standin) -> None:
@@ -239,7 +280,7 @@ def test_local_check_wrapper_from_the_docs(installed: FakeSite, tmp_path: Path, 
 
 def test_a_command_without_the_library_is_a_clean_error(installed: FakeSite) -> None:
     shutil.rmtree(installed.root / "local" / "lib" / "python3" / "cmk_ilert")
-    run = run_cron_line(installed, doc_cron_lines()[0].split(" >>")[0])
+    run = run_cron_line(installed, doc_cron_lines()[0].split(" >/dev/null")[0])
     assert run.returncode == 2
     assert "library not importable" in run.stdout and "Traceback" not in run.output
 

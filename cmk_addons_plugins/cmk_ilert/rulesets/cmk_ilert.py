@@ -119,8 +119,18 @@ def migrate_flag(value: object) -> bool:
 # --- form ----------------------------------------------------------------------------------
 
 
+def migrate_source_type(value: object) -> object:
+    """A rule saved before the alert source type was required (or without it) kept sending as
+    ``checkmk``, the notification script's default for an absent setting: keep it so, while a
+    new rule starts with ``api``."""
+    if isinstance(value, dict) and "ilert_source_type" not in value:
+        return dict(value, ilert_source_type="checkmk")
+    return value
+
+
 def _parameter_form() -> Dictionary:
     return Dictionary(
+        migrate=migrate_source_type,
         title=Title("iLert (cmk_ilert) parameters"),
         help_text=Help(
             "Sends alerts to iLert. Required: the integration key of an iLert alert source."
@@ -143,6 +153,7 @@ def _parameter_form() -> Dictionary:
                 ),
             ),
             "ilert_source_type": DictElement(
+                required=True,
                 parameter_form=SingleChoice(
                     title=Title("iLert alert source type"),
                     help_text=Help(
@@ -151,7 +162,11 @@ def _parameter_form() -> Dictionary:
                         " builds the alert from it. <i>API</i>: an iLert alert source of type"
                         " API; this plugin builds the alert itself (summary, details, priority,"
                         " routing key, links). The integration key must belong to an alert"
-                        " source of the chosen type."
+                        " source of the chosen type. Only <i>API</i> gets downtimes, flapping and"
+                        " acknowledgement comments as comments, links, the routing key and"
+                        " inventory facts: a new rule starts with <i>API</i>. A rule saved without"
+                        " this setting (an earlier version's default) keeps sending as"
+                        " <i>Checkmk</i>, as before."
                     ),
                     elements=[
                         SingleChoiceElement(
@@ -159,7 +174,7 @@ def _parameter_form() -> Dictionary:
                         ),
                         SingleChoiceElement(name="api", title=Title("API (alert source of type API)")),
                     ],
-                    prefill=DefaultValue("checkmk"),
+                    prefill=DefaultValue("api"),
                 ),
             ),
             "ilert_api_url": DictElement(

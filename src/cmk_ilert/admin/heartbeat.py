@@ -38,7 +38,7 @@ def run_heartbeat(args: argparse.Namespace, env: Mapping[str, str], printer: Pri
         try:
             url = read_regular(args.url_file, 4096).decode("utf-8", "replace").strip()
         except OSError as exc:
-            raise ConfigError("cannot read the heartbeat URL file: %s" % errno_name(exc)) from None
+            raise ConfigError("cannot read the heartbeat URL file %s: %s" % (args.url_file, errno_name(exc))) from None
     if not url:
         raise ConfigError("no heartbeat URL: use --url-file, $ILERT_HEARTBEAT_URL or the argument")
     printer.add_secrets([url, url.rstrip("/").rsplit("/", 1)[-1]])

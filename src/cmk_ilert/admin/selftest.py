@@ -22,7 +22,7 @@ def _key(args: argparse.Namespace, env: Mapping[str, str]) -> Dict[str, str]:
             with open(args.key_file, "r", encoding="utf-8") as handle:
                 return {"PARAMETER_ILERT_API_KEY": "password\t" + handle.read().strip()}
         except OSError as exc:
-            raise ConfigError("cannot read the key file (%s)" % type(exc).__name__) from None
+            raise ConfigError("cannot read the key file %s (%s)" % (args.key_file, type(exc).__name__)) from None
     if args.store_id:
         return {"PARAMETER_ILERT_API_KEY": "store\t" + args.store_id}
     if env.get("ILERT_API_KEY"):
@@ -42,12 +42,12 @@ def run_test(args: argparse.Namespace, env: Mapping[str, str], printer: Printer)
         "SERVICEOUTPUT": "Test alert sent by 'python3 -m cmk_ilert test' at %s" % stamp,
         "LONGDATETIME": stamp, "MICROTIME": str(int(time.time() * 1e6)),
         "SERVICEPROBLEMID": "notify_test_%d" % int(time.time() * 1e6),
-        "PARAMETER_ILERT_SOURCE_TYPE": args.source_type, "PARAMETER_ILERT_API_URL": args.url,
+        "PARAMETER_ILERT_SOURCE_TYPE": args.source_type, "PARAMETER_ILERT_API_URL": args.api_url,
         "PARAMETER_TIMEOUT": str(args.timeout), "PARAMETER_ILERT_PRIORITY": "LOW",
     }
     values.update(_key(args, env))
-    if args.proxy:
-        values["PARAMETER_PROXY_URL"] = args.proxy
+    if args.proxy_url:
+        values["PARAMETER_PROXY_URL"] = args.proxy_url
     if args.ignore_ssl:
         values["PARAMETER_IGNORE_SSL"] = "True"
     settings = parse_settings(values)

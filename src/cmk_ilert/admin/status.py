@@ -21,6 +21,7 @@ from typing import Any, Dict, List, Mapping, Tuple
 from ..base.errors import EXIT_OK, EXIT_PERMANENT, EXIT_TEMPORARY
 from ..base.fsutil import errno_name, unlink, write_new
 from ..base.output import Printer
+from ..base.text import local_time
 from ..checkmk.paths import state_dir
 from ..outbox import links as alertlinks
 from ..outbox.layout import check_safe_dir, unusable_reason
@@ -38,6 +39,7 @@ _VERDICT = {EXIT_OK: "OK", EXIT_TEMPORARY: "WARN", EXIT_PERMANENT: "CRIT", EXIT_
 def collect(outbox: Outbox, now: float, printer: Printer) -> Dict[str, Any]:
     links = alertlinks.all_links(outbox.root)
     keys: List[Dict[str, Any]] = []
+    sources: Dict[str, str] = {}  # rate-limit file name -> the endpoint and key hint it stands for
     for group, names in sorted(outbox.groups().items()):
         entries = outbox.load_group(group, names)
         if not entries:
@@ -45,6 +47,8 @@ def collect(outbox: Outbox, now: float, printer: Printer) -> Dict[str, Any]:
         for entry in entries:
             printer.add_secrets(entry_secrets(entry.data))
         head = entries[0].data
+        for entry in entries:
+            sources.setdefault(str(entry.data.get("rate_key", "")), _endpoint(entry.data))
         keys.append({
             "alert_key": head.get("alert_key"),
             "endpoint": _endpoint(head),
@@ -64,7 +68,8 @@ def collect(outbox: Outbox, now: float, printer: Printer) -> Dict[str, Any]:
     for name in rate_files:
         until = RateLimiter(os.path.join(outbox.rate, name), 0, 60.0).paused_until(now)
         if until > now:
-            paused.append({"rate_key": name[:-5], "paused_for": _seconds(until - now)})
+            paused.append({"rate_key": name[:-5], "paused_for": _seconds(until - now), "until": local_time(until),
+                           "source": sources.get(name[:-5], "an alert source without queued events")})
     dead = []
     for path, record in outbox.dead_letters():
         kept = record.get("entry")
@@ -220,7 +225,8 @@ def run_status(environ: Mapping[str, str], printer: Printer, warn: float, crit: 
             if k["alert_url"]:
                 printer.raw("    last iLert alert: %s" % k["alert_url"])
     for p in info["paused"]:
-        printer.raw("  alert source %s paused for %s after iLert answered 429" % (p["rate_key"], _age(p["paused_for"])))
+        printer.raw("  alert source [%s] paused after iLert answered 429, until %s (%s)" % (
+            p["source"], p["until"], _age(p["paused_for"])))
     if info["dead"]:
         printer.raw("  %s: rejected permanently, NOT delivered; fix the cause, then 'retry' (sends them again, "
                     "in order) or 'discard' them:" % plural(len(info["dead"]), "dead letter"))
@@ -231,7 +237,7 @@ def run_status(environ: Mapping[str, str], printer: Printer, warn: float, crit: 
         shown = info["superseded"][-5:]
         events = sum(len(r["events"] or []) for r in info["superseded"])
         printer.raw("  %s superseded in the last 24h, never sent because the problem had recovered first; "
-                    "see coalesce:" % plural(events, "event"))
+                    "see \"Coalesce queued events\" (coalesce):" % plural(events, "event"))
         for r in shown:
             printer.raw("  - %s [%s], %s ago: %s" % (r["alert_key"], r["endpoint"], _age(r["ago"]),
                                                     " ".join(str(e) for e in r["events"] or [])))

@@ -160,3 +160,14 @@ def render_value(template: str, context: Mapping[str, str], value_limit: int) ->
 def value_macros(template: str) -> List[str]:
     """The macro names of a value template, in order."""
     return _VALUE_MACRO.findall(bound(template, MAX_TEMPLATE))
+
+
+def local_time(epoch: float) -> str:
+    """``epoch`` as ISO 8601 local time with its UTC offset, to the second
+    (``2026-12-06T05:01:00+01:00``): what log lines and "until" times show."""
+    import datetime  # lazy: only lines that name a time need it
+
+    try:
+        return datetime.datetime.fromtimestamp(epoch).astimezone().isoformat(timespec="seconds")
+    except (OverflowError, OSError, ValueError):
+        return "?"

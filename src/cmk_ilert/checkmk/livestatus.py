@@ -122,7 +122,7 @@ def _exchange(path: str, request: bytes, deadline: float, clock: Callable[[], fl
     except socket.timeout:
         raise LivestatusError("Livestatus did not answer in time") from None
     except FileNotFoundError:
-        raise LivestatusError("Livestatus socket missing (is the site running?)") from None
+        raise LivestatusError("Livestatus socket %s missing (is the site running?)" % path) from None
     except ConnectionRefusedError:
         raise LivestatusError("Livestatus refused the connection (is the core running?)") from None
     except OSError as exc:

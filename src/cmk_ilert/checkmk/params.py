@@ -46,6 +46,36 @@ DEFAULT_DETAILS_SERVICE = (
 )
 
 SOURCE_TYPES = ("checkmk", "api")
+#: The GUI title of each rule setting (both forms use the same ones): messages name a setting by
+#: its title, with the key behind it (``named``), as docs/configuration.md does.
+TITLES = {
+    "ilert_api_key": "iLert integration key",
+    "ilert_source_type": "iLert alert source type",
+    "ilert_api_url": "iLert API base URL",
+    "ilert_priority": "Alert priority",
+    "ilert_summary_host": "Alert summary for host notifications",
+    "ilert_summary_service": "Alert summary for service notifications",
+    "ilert_details_host": "Alert details for host notifications",
+    "ilert_details_service": "Alert details for service notifications",
+    "url_prefix": "URL prefix for links to Checkmk",
+    "proxy_url": "HTTP proxy",
+    "ignore_ssl": "Disable TLS certificate verification",
+    "timeout": "Request timeout",
+    "forward_custom": "Forward custom notifications",
+    "routing_key": "Routing key",
+    "outbox": "Outbox for undelivered events",
+    "rate_limit": "Rate limit",
+    "comment_events": "Downtime and flapping as comments",
+    "coalesce": "Coalesce queued events",
+    "inventory_facts": "Inventory facts",
+}
+#: How the forms name the two source types.
+SOURCE_TYPE_TITLES = {"api": "API", "checkmk": "Checkmk"}
+
+
+def named(key: str) -> str:
+    """A rule setting as messages name it: ``"iLert API base URL" (ilert_api_url)``."""
+    return '"%s" (%s)' % (TITLES[key], key) if key in TITLES else key
 PRIORITIES = ("auto", "HIGH", "LOW")
 #: ``ilert_severity``: off (none sent, also when absent), auto (the table in mapping), or fixed.
 SEVERITIES = ("off", "auto", "severity_1", "severity_2", "severity_3", "severity_4", "severity_5")
@@ -216,7 +246,7 @@ def _choice(
     for option in allowed:
         if fold(option) == fold(raw):
             return option
-    raise ConfigError("parameter %s must be one of %s" % (name.lower(), ", ".join(allowed)))
+    raise ConfigError("parameter %s must be one of %s" % (named(name.lower()), ", ".join(allowed)))
 
 
 def _priority(context: Mapping[str, str]) -> str:
@@ -227,7 +257,7 @@ def _priority(context: Mapping[str, str]) -> str:
         return "auto"
     if raw.upper() in ("HIGH", "LOW"):
         return raw.upper()
-    raise ConfigError("parameter ilert_priority must be one of auto, HIGH, LOW")
+    raise ConfigError("parameter %s must be one of auto, HIGH, LOW" % named("ilert_priority"))
 
 
 def _severity(context: Mapping[str, str]) -> str:
@@ -250,9 +280,9 @@ def _number(context: Mapping[str, str], name: str) -> Optional[float]:
     try:
         value = float(raw)
     except ValueError:
-        raise ConfigError("parameter %s must be a number" % name.lower()) from None
+        raise ConfigError("parameter %s must be a number" % named(name.lower())) from None
     if value != value or value in (float("inf"), float("-inf")):
-        raise ConfigError("parameter %s must be a number" % name.lower())
+        raise ConfigError("parameter %s must be a number" % named(name.lower()))
     return value
 
 
@@ -261,7 +291,7 @@ def _timeout(context: Mapping[str, str]) -> float:
     if value is None:
         return DEFAULT_TIMEOUT
     if value <= 0:
-        raise ConfigError("parameter timeout must be greater than 0 seconds")
+        raise ConfigError("parameter %s must be greater than 0 seconds" % named("timeout"))
     return min(value, MAX_TIMEOUT)
 
 
@@ -270,7 +300,7 @@ def _rate_limit(context: Mapping[str, str]) -> int:
     if value is None:
         return DEFAULT_RATE_LIMIT
     if value < 0 or value != int(value):
-        raise ConfigError("parameter rate_limit must be a whole number >= 0")
+        raise ConfigError("parameter " + named("rate_limit") + " must be a whole number >= 0")
     return int(value)
 
 
@@ -283,17 +313,18 @@ _STORED_KINDS = frozenset(("store", "stored_password", "stored"))
 def _api_key(context: Mapping[str, str], lookup: Lookup) -> Tuple[Secret, Optional[str]]:
     fam = _family(context, "ILERT_API_KEY")
     if not fam:
-        raise ConfigError("parameter ilert_api_key is missing: set the iLert API key in the notification rule")
+        raise ConfigError("parameter %s is missing: set it in the notification rule" % named("ilert_api_key"))
     kind, value = _secret_shape(fam)
     if kind == "stored":
         store_id = value.strip()
         found = lookup(store_id) if store_id else None
         if not found:
-            raise ConfigError("password store entry '%s' for ilert_api_key not found" % _printable(store_id))
+            raise ConfigError("password store entry '%s' for %s not found" % (_printable(store_id),
+                                                                              named("ilert_api_key")))
         return Secret(check_key(found.strip(), "the password store entry '%s'" % _printable(store_id))), store_id
     if not value.strip():
-        raise ConfigError("parameter ilert_api_key is empty")
-    return Secret(check_key(value.strip(), "parameter ilert_api_key")), None
+        raise ConfigError("parameter %s is empty" % named("ilert_api_key"))
+    return Secret(check_key(value.strip(), "parameter " + named("ilert_api_key"))), None
 
 
 #: iLert integration keys are long tokens of letters, digits and a few signs.
@@ -332,7 +363,7 @@ def _secret_shape(fam: Mapping[str, str]) -> Tuple[str, str]:
             return ("explicit", secret) if secret else ("stored", store_id)
         if kind == "stored_password":
             return "stored", store_id
-        raise ConfigError("parameter ilert_api_key has an unknown password kind")
+        raise ConfigError("parameter %s has an unknown password kind" % named("ilert_api_key"))
     plain = fam.get("")
     if plain is not None and "\t" in plain:
         kind, _, value = plain.partition("\t")  # split once: secrets may hold whitespace
@@ -341,12 +372,12 @@ def _secret_shape(fam: Mapping[str, str]) -> Tuple[str, str]:
     elif plain is not None:
         return "explicit", plain
     else:
-        raise ConfigError("parameter ilert_api_key has an unknown shape")
+        raise ConfigError("parameter %s has an unknown shape" % named("ilert_api_key"))
     if kind in _STORED_KINDS:
         return "stored", value
     if kind in _EXPLICIT_KINDS:
         return "explicit", value
-    raise ConfigError("parameter ilert_api_key has an unknown password kind")
+    raise ConfigError("parameter %s has an unknown password kind" % named("ilert_api_key"))
 
 
 # --- URLs --------------------------------------------------------------------
@@ -356,7 +387,7 @@ def _api_url(context: Mapping[str, str]) -> str:
     raw = _text(context, "ILERT_API_URL").strip()
     if not raw:
         return DEFAULT_API_URL
-    return validate_base_url(raw, "ilert_api_url")
+    return validate_base_url(raw, named("ilert_api_url"))
 
 
 def validate_base_url(raw: str, name: str) -> str:
@@ -405,9 +436,10 @@ def _proxy(context: Mapping[str, str]) -> Proxy:
             return _proxy_url(value)
         if kind in _PROXY_GLOBAL_KINDS:
             raise ConfigError(
-                "parameter proxy_url refers to a global proxy that Checkmk did not resolve; choose an explicit proxy"
+                "parameter " + named("proxy_url") + " refers to a global proxy that Checkmk did not resolve; "
+                "choose an explicit proxy"
             )
-        raise ConfigError("parameter proxy_url has an unknown shape")
+        raise ConfigError("parameter " + named("proxy_url") + " has an unknown shape")
     value = fam.get("", "").strip()
     if value in _PROXY_ENV:
         return Proxy("environment")
@@ -422,9 +454,9 @@ def _proxy_url(value: str) -> Proxy:
         parts = urlsplit(value if "://" in value else "http://" + value)
         parts.port  # noqa: B018 - validates the port
     except ValueError:
-        raise ConfigError("parameter proxy_url is not a valid proxy URL") from None
+        raise ConfigError("parameter " + named("proxy_url") + " is not a valid proxy URL") from None
     if parts.scheme not in ("http", "https", "socks5", "socks5h", "socks4") or not parts.hostname:
-        raise ConfigError("parameter proxy_url is not a valid proxy URL")
+        raise ConfigError("parameter " + named("proxy_url") + " is not a valid proxy URL")
     return Proxy("url", Secret(parts.geturl()))
 
 
@@ -450,7 +482,7 @@ def _url_prefix(context: Mapping[str, str]) -> Optional[UrlPrefix]:
         return UrlPrefix("automatic", "https" if auto.lower() == "https" else "http")
     manual = context.get(P + "URL_PREFIX_MANUAL", "").strip()
     if manual:
-        return UrlPrefix("manual", validate_base_url(manual, "url_prefix"))
+        return UrlPrefix("manual", validate_base_url(manual, named("url_prefix")))
     fam = _family(context, "URL_PREFIX")
     parts = _parts(fam)
     if not parts:
@@ -469,9 +501,9 @@ def _prefix_word(kind: str, value: str) -> Optional[UrlPrefix]:
     if low == "automatic":
         return UrlPrefix("automatic", "https" if value.lower() == "https" else "http")
     if low == "manual":
-        return UrlPrefix("manual", validate_base_url(value, "url_prefix")) if value else None
+        return UrlPrefix("manual", validate_base_url(value, named("url_prefix"))) if value else None
     if "://" in kind:  # a plain URL
-        return UrlPrefix("manual", validate_base_url(kind, "url_prefix"))
+        return UrlPrefix("manual", validate_base_url(kind, named("url_prefix")))
     if not kind:
         return None
-    raise ConfigError("parameter url_prefix has an unknown shape")
+    raise ConfigError("parameter " + named("url_prefix") + " has an unknown shape")

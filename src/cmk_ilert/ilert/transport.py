@@ -41,7 +41,7 @@ from typing import Any, Dict, Iterator, Mapping, NamedTuple, Optional, Tuple, Un
 from urllib.parse import urlsplit
 
 from .. import __version__
-from ..checkmk.params import Proxy
+from ..checkmk.params import Proxy, named
 
 DELIVERED, TEMPORARY, PERMANENT = "delivered", "temporary", "permanent"
 USER_AGENT = "cmk_ilert/%s" % __version__
@@ -59,7 +59,7 @@ _DONE_CODES = ("NO_OPEN", "NONE_OPEN", "ALREADY_ACCEPTED", "ALREADY_RESOLVED")
 _TEMPORARY_STATUS = frozenset((408, 425, 429))
 _PROXY_AUTH_FAILED = re.compile(r"tunnel connection failed: 407|407 proxy authentication required")
 _CODE = re.compile(r"[A-Z][A-Z0-9_]{1,63}")
-_DNS_FAILED = "DNS lookup failed: check ilert_api_url"
+_DNS_FAILED = "DNS lookup failed: check " + named("ilert_api_url")
 _NOT_CONNECTED = frozenset((_DNS_FAILED, "connection refused"))
 _REFERENCE = re.compile(r"[A-Za-z0-9_.:/-]{1,120}")
 
@@ -252,7 +252,12 @@ class Transport:
             self._reset()  # a connection interrupted mid-way is not reused
             return Outcome(TEMPORARY, "timeout after %gs without a complete answer" % round(budget, 1))
         except Exception as exc:  # noqa: BLE001 - every failure becomes an Outcome
-            return classify_exception(exc, self._requests, budget)
+            outcome = classify_exception(exc, self._requests, budget)
+            if outcome.detail.startswith("proxy"):
+                name = self.proxy_name(url)
+                if name:
+                    outcome = outcome._replace(detail="%s (proxy %s)" % (outcome.detail, name))
+            return outcome
 
     def _reset(self) -> None:
         try:
@@ -271,6 +276,25 @@ class Transport:
         return ok
 
     def _connect_host(self, url: str) -> str:
+        try:
+            return urlsplit(self._proxy_for(url) or url).hostname or ""
+        except ValueError:
+            return ""
+
+    def proxy_name(self, url: str) -> str:
+        """The proxy a request to ``url`` goes through as ``host:port`` (never its credentials),
+        and where it was configured; '' for none."""
+        proxy = self._proxy_for(url)
+        if not proxy:
+            return ""
+        try:
+            parts = urlsplit(proxy if "://" in proxy else "http://" + proxy)
+            name = "%s:%s" % (parts.hostname or "?", parts.port or "-")
+        except ValueError:
+            name = "?"
+        return name + (" from " + named("proxy_url") if self.config.proxy.mode == "url" else " from the environment")
+
+    def _proxy_for(self, url: str) -> Optional[str]:
         proxy_url = None
         if self.config.proxy.mode == "url" and self.config.proxy.url is not None:
             proxy_url = self.config.proxy.url.reveal()
@@ -280,10 +304,7 @@ class Transport:
                 proxy_url = utils.select_proxy(url, utils.get_environ_proxies(url))
             except Exception:  # noqa: BLE001
                 proxy_url = None
-        try:
-            return urlsplit(proxy_url or url).hostname or ""
-        except ValueError:
-            return ""
+        return proxy_url
 
 
 def _read_capped(response: Any) -> Tuple[bytes, bool]:
@@ -325,15 +346,17 @@ def classify_answer(answer: Answer) -> Outcome:
     if status == 429:
         return Outcome(TEMPORARY, label + " rate limited by iLert", status, retry_after(answer.headers),
                        may_have_reached=False)
-    if status in _TEMPORARY_STATUS or 500 <= status < 600:
+    if 500 <= status < 600:
+        return Outcome(TEMPORARY, label + " server error at iLert", status, retry_after(answer.headers))
+    if status in _TEMPORARY_STATUS:
         return Outcome(TEMPORARY, label, status, retry_after(answer.headers))
     if 300 <= status < 400:
-        return Outcome(PERMANENT, label + " redirect not followed: check ilert_api_url", status)
+        return Outcome(PERMANENT, label + " redirect not followed: check " + named("ilert_api_url"), status)
     if status == 407:
-        return Outcome(PERMANENT, "HTTP 407 proxy authentication failed: check proxy_url", status)
+        return Outcome(PERMANENT, "HTTP 407 proxy authentication failed: check " + named("proxy_url"), status)
     if status in (401, 403, 404):
-        return Outcome(PERMANENT, label + " rejected: check the integration key, ilert_source_type and ilert_api_url",
-                       status)
+        return Outcome(PERMANENT, "%s rejected: check %s, %s and %s" % (
+            label, named("ilert_api_key"), named("ilert_source_type"), named("ilert_api_url")), status)
     return Outcome(PERMANENT, label + " rejected by iLert", status)
 
 
@@ -409,10 +432,10 @@ def classify_exception(exc: BaseException, requests: Any, timeout: float) -> Out
     ex = requests.exceptions
     name = type(exc).__name__
     if isinstance(exc, ex.SSLError):
-        return Outcome(TEMPORARY, "TLS error, certificate or handshake: check the CA or ignore_ssl")
+        return Outcome(TEMPORARY, "TLS error, certificate or handshake: check the CA or " + named("ignore_ssl"))
     if isinstance(exc, ex.ProxyError):
         if _PROXY_AUTH_FAILED.search(_chain_text(exc)):
-            return Outcome(PERMANENT, "proxy refused the credentials, HTTP 407: check proxy_url")
+            return Outcome(PERMANENT, "proxy refused the credentials, HTTP 407: check " + named("proxy_url"))
         return Outcome(TEMPORARY, "proxy error: proxy unreachable or refused the request", may_have_reached=False)
     if isinstance(exc, ex.ConnectTimeout):
         return Outcome(TEMPORARY, "timeout after %gs while connecting" % timeout, may_have_reached=False)
@@ -423,11 +446,11 @@ def classify_exception(exc: BaseException, requests: Any, timeout: float) -> Out
         return Outcome(TEMPORARY, reason, may_have_reached=reason not in _NOT_CONNECTED)
     if isinstance(exc, ex.InvalidSchema) and "socks" in _chain_text(exc):
         return Outcome(PERMANENT, "a SOCKS proxy needs the Python module PySocks, which is not installed on this site: "
-                                  "install it or use an HTTP proxy in proxy_url")
+                                  "install it or use an HTTP proxy in " + named("proxy_url"))
     if isinstance(exc, (ex.InvalidURL, ex.MissingSchema, ex.InvalidSchema, ex.URLRequired)):
-        return Outcome(PERMANENT, "invalid URL: check ilert_api_url and proxy_url")
+        return Outcome(PERMANENT, "invalid URL: check " + named("ilert_api_url") + " and " + named("proxy_url"))
     if isinstance(exc, ex.TooManyRedirects):
-        return Outcome(PERMANENT, "redirect not followed: check ilert_api_url")
+        return Outcome(PERMANENT, "redirect not followed: check " + named("ilert_api_url"))
     return Outcome(TEMPORARY, "unexpected error: %s" % name)
 
 

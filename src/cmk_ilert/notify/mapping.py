@@ -29,7 +29,7 @@ from ..base.digest import sha256
 from ..base.secret import strip_cut_secret
 from ..base.text import bound, is_unresolved_macro, one_line, paragraphs, render, render_value, value_macros
 from ..checkmk.context import MAX_VALUE, NotificationContext
-from ..checkmk.params import Settings, UrlPrefix
+from ..checkmk.params import Settings, UrlPrefix, named
 from ..ilert.event import ACCEPT, ALERT, COMMENT, RESOLVE, Comment, Event, Link
 
 _OK_STATES = frozenset(("OK", "UP"))
@@ -84,7 +84,8 @@ def map_notification(ctx: NotificationContext, settings: Settings) -> Union[Tupl
         return (accept,)
     if upper == "CUSTOM":
         if not settings.forward_custom:
-            return Ignored(ntype, key, "CUSTOM notifications are ignored: enable forward_custom to send them")
+            return Ignored(ntype, key, "CUSTOM notifications are ignored: turn on %s to send them"
+                           % named("forward_custom"))
         alert = _event(ctx, settings, ALERT, key)
         if state(ctx) in _OK_STATES:
             # A test from the GUI for an object that is fine: open the test alert and resolve
@@ -99,7 +100,7 @@ def map_notification(ctx: NotificationContext, settings: Settings) -> Union[Tupl
             return (_comment_event(_event(ctx, settings, COMMENT, key), (comment,)),)
         if not api:
             return Ignored(ntype, key, "%s notifications are not sent to an alert source of type Checkmk" % upper)
-        return Ignored(ntype, key, "%s notifications are ignored: comment_events is off" % upper)
+        return Ignored(ntype, key, "%s notifications are ignored: %s is off" % (upper, named("comment_events")))
     if upper.startswith(("FLAPPING", "DOWNTIME", "ALERTHANDLER")):
         return Ignored(ntype, key, "%s notifications are not sent to iLert" % (ntype.split(" ")[0] or "this"))
     return Ignored(ntype or "-", key, "unknown notification type, nothing sent")

@@ -25,14 +25,17 @@ from .mapping import Ignored, map_notification
 class Prepared:
     """One event ready to be queued: outbox data plus its names."""
 
-    __slots__ = ("identity", "group", "data", "label", "target")
+    __slots__ = ("identity", "group", "data", "label", "target", "notes")
 
-    def __init__(self, identity: str, group: str, data: Dict[str, Any], target: Target) -> None:
+    def __init__(self, identity: str, group: str, data: Dict[str, Any], target: Target,
+                 notes: Tuple[str, ...] = ()) -> None:
         self.identity = identity
         self.group = group
         self.data = data
         self.label = "%s %s" % (data["event_type"], data["alert_key"])
         self.target = target
+        #: how the rule's templates came out (routing key, severity, services), for dry-run
+        self.notes = notes
 
 
 def prepare(ctx: NotificationContext, settings: Settings, n: int) -> Tuple[List[Prepared], Optional[Ignored]]:
@@ -86,7 +89,7 @@ def _prepared(ctx: NotificationContext, settings: Settings, event: Event, n: int
         identity = sha256(("%s/%d" % (identity, part)).encode()).hexdigest()[:32]
     target = Target(event.alert_key, ctx.get("OMD_SITE"), ctx.get("HOSTNAME"),
                     ctx.get("SERVICEDESC") if ctx.is_service else "")
-    return Prepared(identity, group_of(endpoint, event.alert_key), data, target)
+    return Prepared(identity, group_of(endpoint, event.alert_key), data, target, event.notes)
 
 
 def microtime(ctx: NotificationContext, default: int) -> int:

@@ -292,6 +292,7 @@ def _deliver_with_outbox(
 
     max_wait = NOTIFY_BUDGET if bulk else SINGLE_MAX_RATE_WAIT
     reported: Dict[str, str] = {}
+    why: Dict[str, str] = {}  # per group: why its events stay queued without a line of their own
     index = outbox.groups() if groups else {}  # all duplicates: no need to list the queue
     for group in groups:
         remaining = deadline - time.monotonic()
@@ -301,10 +302,13 @@ def _deliver_with_outbox(
         except OSError:
             locked = False
         if not locked:
+            why[group] = ("another run is delivering this alert key" if remaining > 0
+                          else "the run's time budget is used up")
             continue  # another run delivers this key, or time is up: stays queued
         try:
             entries = outbox.load_group(group, index.get(group, []))
             results, _ = deliverer().deliver_group(outbox, entries, deadline, max_wait)
+            why[group] = deliverer().why
         finally:
             lock.release()
         printer.add_secrets(deliverer().redactor.secrets)
@@ -319,7 +323,8 @@ def _deliver_with_outbox(
             state = SUPERSEDED  # its marker says "delivered"; it was dropped on purpose
         if identity not in reported:
             if state == QUEUED:
-                printer.line("%s: queued (will be delivered by a later run or the site cron's flush)" % item.label)
+                printer.line("%s: queued%s (will be delivered by a later run or the site cron's flush)" % (
+                    item.label, (": " + why[item.group]) if why.get(item.group) else ""))
             else:
                 printer.line("%s: %s by another run" % (item.label, state))
         states.append(state)

@@ -15,6 +15,8 @@ import time
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
 from ..base.digest import sha256
+from ..base.text import local_time
+from ..checkmk.params import named
 from ..checkmk.password_store import Lookup
 from ..ilert.transport import DELIVERED as OK
 from ..ilert.transport import MIN_EXCHANGE, PERMANENT
@@ -27,7 +29,8 @@ from .sender import Sender
 from .store import Outbox
 
 DEFAULT_RATE_WINDOW = 60.0
-SUPERSEDED_DETAIL = "superseded, not sent: the problem recovered before its ALERT was sent, see coalesce"
+SUPERSEDED_DETAIL = ("superseded, not sent: the problem recovered before its ALERT was sent, see "
+                     + named("coalesce"))
 
 
 class Result(NamedTuple):
@@ -65,6 +68,9 @@ class Deliverer(Sender):
         self.window = window
         self._sleep = sleep
         self._limiters: Dict[str, RateLimiter] = {}
+        #: Why the last ``deliver_group`` left events queued without a result line for them
+        #: (backoff, the client-side rate limit, a 429 pause, the run's time): '' when it did not.
+        self.why = ""
 
     def limiter(self, outbox: Outbox, data: Dict[str, Any]) -> RateLimiter:
         key = str(data.get("rate_key", "default"))
@@ -87,6 +93,7 @@ class Deliverer(Sender):
         results: List[Result] = []
         rest = list(entries)
         coalescing = True
+        self.why = ""
         while rest:
             if coalescing:  # at every new head: after an outage the first RESOLVE goes out, the rest may fold
                 rest, coalescing = _coalesce(outbox, rest, results)
@@ -103,8 +110,11 @@ class Deliverer(Sender):
                 results.append(Result(entry.identity, QUEUED if problem else DEAD, label, _joined(reason, problem)))
                 continue
             if not force and due_at(entry, now) > now:
+                self.why = "retry %d waits until %s after: %s" % (
+                    entry.attempts + 1, local_time(due_at(entry, now)), entry.data.get("last_error", "an error"))
                 return results, False  # in backoff: later entries of the key wait too
             if not self.fits(entry.data, deadline):
+                self.why = "the run's time budget is used up"
                 return results, False  # the run's time is up: the rest stays queued
             # Import requests and build the session *before* taking a slot: the
             # slot's timestamp must not run ahead of the request it stands for.
@@ -116,6 +126,7 @@ class Deliverer(Sender):
                     break
                 remaining = deadline - time.monotonic()
                 if wait > max_wait or wait > remaining - MIN_EXCHANGE:
+                    self.why = _rate_reason(limiter, entry.data, wait)
                     return results, False
                 self._sleep(wait)
             if not os.path.lexists(entry.path):
@@ -130,6 +141,7 @@ class Deliverer(Sender):
             if outcome.not_sent:
                 limiter.release(limiter.last_grant)
                 if outcome.detail.startswith("not sent"):
+                    self.why = outcome.detail
                     return results, False
                 updated, problem = outbox.reschedule(entry, outcome.detail, now, redact=self.redactor,
                                                      reached=False)
@@ -166,7 +178,9 @@ class Deliverer(Sender):
                 _, problem = outbox.reschedule(entry, outcome.detail, now, backoff=False, redact=self.redactor,
                                                reached=outcome.may_have_reached)
                 results.append(Result(entry.identity, QUEUED, label, _joined(
-                    "queued: %s, key paused %.1fs" % (outcome.detail, max(0.0, until - now)), problem), True))
+                    "queued: %s, key %s paused %.1fs, until %s" % (
+                        outcome.detail, entry.data.get("key_hint", "?"), max(0.0, until - now), local_time(until)),
+                    problem), True))
                 return results, False
             updated, problem = outbox.reschedule(entry, outcome.detail, now, redact=self.redactor,
                                                  reached=outcome.may_have_reached)
@@ -223,6 +237,17 @@ def _coalesce(outbox: Outbox, entries: List[Entry], results: List[Result]) -> Tu
         for entry in run:
             results.append(Result(entry.identity, SUPERSEDED, label_of(entry.data), SUPERSEDED_DETAIL))
     return rest, True
+
+
+def _rate_reason(limiter: RateLimiter, data: Dict[str, Any], wait: float) -> str:
+    """Why a send slot was not granted: iLert's 429 pause or the client-side limit."""
+    now = time.time()
+    key = "key %s" % data.get("key_hint", "?")
+    paused = limiter.paused_until(now)
+    if paused > now:
+        return "alert source %s paused after iLert's 429 until %s" % (key, local_time(paused))
+    return "client-side rate limit: %d/min for alert source %s (%s), next slot at %s" % (
+        limiter.limit, key, named("rate_limit"), local_time(now + wait))
 
 
 def _joined(detail: str, problem: Optional[str]) -> str:

@@ -15,9 +15,9 @@ from urllib.parse import unquote
 
 from ..base.output import Redactor
 from ..base.secret import Secret, shares_fragment
-from ..checkmk.params import Proxy, proxy_secrets
+from ..checkmk.params import SOURCE_TYPE_TITLES, Proxy, named, proxy_secrets
 from ..checkmk.password_store import Lookup, site_lookup
-from ..ilert.transport import MIN_EXCHANGE, TEMPORARY, Outcome, Transport, TransportConfig
+from ..ilert.transport import MIN_EXCHANGE, PERMANENT, TEMPORARY, Outcome, Transport, TransportConfig
 from ..ilert.wire import KEY_IN_BODY, KEY_IN_PATH, finalize, request_headers
 
 
@@ -129,4 +129,15 @@ class Sender:
             outcome = outcome._replace(reference="")
         if outcome.alert_url and shares_fragment(outcome.alert_url, secrets):
             outcome = outcome._replace(alert_url="")
+        kind = str(data.get("endpoint", ""))
+        if outcome.status == PERMANENT and outcome.http_status == 404 and kind in SOURCE_TYPE_TITLES:
+            outcome = outcome._replace(detail=outcome.detail + "; " + other_type_advice(kind))
         return outcome
+
+
+def other_type_advice(kind: str) -> str:
+    """What iLert's 404 for an integration key may mean: the key is of an alert source of the other
+    type (each type has its own endpoint; iLert documents no answer of its own for that case)."""
+    other = "checkmk" if kind == "api" else "api"
+    return "no alert source of type %s has this key: if it belongs to an alert source of type %s, set %s to %s" % (
+        SOURCE_TYPE_TITLES[kind], SOURCE_TYPE_TITLES[other], named("ilert_source_type"), SOURCE_TYPE_TITLES[other])

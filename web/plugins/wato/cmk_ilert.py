@@ -203,12 +203,16 @@ def _cmk_ilert_register_form():
                     " alert from it. <i>API</i>: an iLert alert source of type API; this plugin"
                     " builds the alert itself (summary, details, priority, routing key, links)."
                     " The integration key must belong to an alert source of the chosen type."
+                    " Only <i>API</i> gets downtimes, flapping and acknowledgement comments as"
+                    " comments, links, the routing key and inventory facts: a new rule starts"
+                    " with <i>API</i>. A rule saved without this setting (an earlier version's"
+                    " default) keeps sending as <i>Checkmk</i>, as before."
                 ),
                 choices=[
                     ("checkmk", _("Checkmk (alert source of type Checkmk)")),
                     ("api", _("API (alert source of type API)")),
                 ],
-                default_value="checkmk",
+                default_value="api",
             ),
         ),
         (
