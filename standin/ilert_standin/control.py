@@ -38,6 +38,7 @@ class StandIn:
         api_rate_limit: int = 120,
         source_ids: Mapping[str, int] | None = None,
         source_names: Mapping[str, str] | None = None,
+        checkmk_site_marker: str = "none",
         verbose: bool = False,
     ) -> None:
         settings = checked_changes(
@@ -54,6 +55,7 @@ class StandIn:
                 "api_rate_limit": api_rate_limit,
                 "source_ids": dict(source_ids or {}),
                 "source_names": dict(source_names or {}),
+                "checkmk_site_marker": checkmk_site_marker,
             }
         )
         self._app = App(State(Config(**settings)), verbose=verbose)
