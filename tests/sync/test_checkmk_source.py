@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
 import pytest
+import requests
 
 from livestatus_standin import LivestatusStandIn
 from tests.support.contexts import api_params, checkmk_params, host, service
@@ -190,15 +191,20 @@ def test_site_marker_of_another_site_is_never_acted_on(
 def test_api_and_checkmk_sources_side_by_side(cmk: FakeSite, ilert: Any, live: LivestatusStandIn) -> None:
     via_api = open_any(cmk, ilert, service("PROBLEM", api_params(ilert.url)))
     assert via_api["alertKey"] == "cmk/mysite/web01/cpu load"
-    via_cmk = open_checkmk(cmk, ilert, host("PROBLEM", checkmk_params(ilert.url)))
-    # an alert of another tool on the api source, whose key looks like a host: not ours
-    ilert.accept_alert(via_api["id"], "Jane Doe")
-    ilert.accept_alert(via_cmk["id"], "Jane Doe")
+    assert open_checkmk(cmk, ilert, host("PROBLEM", checkmk_params(ilert.url)))["alertKey"] == "db01"
+    # an alert of another tool on the api source, whose key looks like a host of this site:
+    # an API-type source's keys are cmk_ilert's only when they start with cmk/<site>/
+    answer = requests.post(ilert.url + "/api/events", timeout=10, json={
+        "integrationKey": KEY_API, "eventType": "ALERT", "summary": "other tool", "alertKey": "web01/memory"})
+    assert answer.status_code == 202, answer.text
+    for opened in ilert.alerts():
+        ilert.accept_alert(opened["id"], "Jane Doe")
     run = sync(cmk, ilert, "--alert-source", source_id(ilert, KEY_API), "--alert-source", source_id(ilert))
     assert run.returncode == 0, run.output
     got = sorted((c["name"], c["args"][0]) for c in commands(live, 2))
     assert got == [("ACKNOWLEDGE_HOST_PROBLEM", "db01"), ("ACKNOWLEDGE_SVC_PROBLEM", "web01")]
     assert "2 open or resolved alerts of site mysite, 2 acknowledged" in run.lines[-1]
+    assert not lines_with(run, "web01/memory"), run.output
 
 
 def open_any(site: FakeSite, ilert: Any, ctx: Dict[str, str]) -> Dict[str, Any]:
