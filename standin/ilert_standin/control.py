@@ -39,6 +39,7 @@ class StandIn:
         source_ids: Mapping[str, int] | None = None,
         source_names: Mapping[str, str] | None = None,
         source_types: Mapping[str, str] | None = None,
+        checkmk_site_marker: str = "none",
         verbose: bool = False,
     ) -> None:
         settings = checked_changes(
@@ -56,6 +57,7 @@ class StandIn:
                 "source_ids": dict(source_ids or {}),
                 "source_names": dict(source_names or {}),
                 "source_types": dict(source_types or {}),
+                "checkmk_site_marker": checkmk_site_marker,
             }
         )
         self._app = App(State(Config(**settings)), verbose=verbose)

@@ -173,11 +173,54 @@ def _apply_event(
 
 # -- POST /api/v1/events/checkmk-ext/{key} ---------------------------------------------
 def checkmk_alert_key(context: dict[str, str]) -> str:
-    """The stand-in's key scheme (iLert's own is undocumented): host or host/service."""
+    """The alert key of a checkmk-ext alert: ``host`` or ``host/service``, case-folded.
+
+    Certain: iLert makes this key, not the sender -- Checkmk's own plugin
+    (``Checkmk/checkmk`` ``cmk/notification_plugins/ilert.py``) posts the bare context and
+    reads the key back from the 2xx answer's ``incidentKey``; and an admin may replace it
+    with an alert key template (OAS ``AlertSource.alertKeyTemplate``). Assumed: the
+    default scheme. iLert documents none; iLert's bidirectional mode finds "the problem
+    related to the ilert alert" (``iLert/docs`` ``.../checkmk/native.md``), so host and
+    service are kept somewhere. The stand-in keys by host and service description as
+    sent, case-folded, and nothing of the site: two sites sending the same host name
+    to one alert source share an alert, the case ``sync`` must not mistake for its own.
+    """
     host = context.get("HOSTNAME", "")
     if context.get("WHAT") == "SERVICE":
         return f"{host}/{context.get('SERVICEDESC', '')}".casefold()
     return host.casefold()
+
+
+def checkmk_site_marker(mode: str, context: dict[str, str]) -> dict[str, Any]:
+    """Alert fields that name the sending site, per ``checkmk_site_marker`` (all assumed).
+
+    What the sender certainly sends: the whole notification context, ``OMD_SITE``,
+    ``HOSTNAME``, ``SERVICEDESC`` included (``cmk/notification_plugins/utils.py``
+    ``collect_context``), and in it ``HOSTURL``/``SERVICEURL``, Checkmk GUI links whose
+    ``start_url`` names ``site=<OMD_SITE>`` (``cmk/base/events.py``
+    ``complete_raw_context``). Whether iLert's alert object keeps any of it is not
+    documented: the OAS ``Alert`` has no such field, ilert-go's ``Alert`` has
+    ``customDetails`` (a map) and ``links``. So:
+
+    * ``none`` (default): nothing -- the documented minimum;
+    * ``custom_details``: ``customDetails`` with ``OMD_SITE``, ``HOSTNAME`` and
+      ``SERVICEDESC`` of the first event, as if iLert kept the raw payload's fields there;
+    * ``links``: ``links`` to the host and service views, built from the URL prefix
+      (``PARAMETER_URL_PREFIX_MANUAL``, else ``https://checkmk.invalid/<site>``) and
+      ``HOSTURL``/``SERVICEURL``, as if iLert built links from the Checkmk rule's URL prefix.
+    """
+    if mode == "custom_details":
+        names = ("OMD_SITE", "HOSTNAME", "SERVICEDESC")
+        return {"customDetails": {n: context[n] for n in names if n in context}}
+    if mode == "links":
+        site = context.get("OMD_SITE", "")
+        prefix = context.get("PARAMETER_URL_PREFIX_MANUAL") or f"https://checkmk.invalid/{site}"
+        links = []
+        for name, text in (("HOSTURL", "Host in Checkmk"), ("SERVICEURL", "Service in Checkmk")):
+            if context.get(name):
+                links.append({"href": prefix.rstrip("/") + context[name], "text": text})
+        return {"links": links}
+    return {}
 
 
 def _checkmk_fields(
@@ -218,6 +261,7 @@ def post_checkmk(state: State, key: str, body: Any, json_ok: bool, now: float) -
         raise _invalid("HOSTNAME is required")
     service = context.get("WHAT") == "SERVICE"
     summary, fields = _checkmk_fields(context, service)
+    fields.update(checkmk_site_marker(state.config.checkmk_site_marker, context))
     record = _event_record(kind, summary, context)
     with state.lock:
         alert = state.find_open(key, alert_key)

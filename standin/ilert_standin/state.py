@@ -29,6 +29,10 @@ RETRY_AFTER_MODES: tuple[str, ...] = get_args(RetryAfterMode)
 AlertStatus = Literal["PENDING", "ACCEPTED", "RESOLVED"]
 AlertsOrder = Literal["asc", "desc"]
 ALERTS_ORDERS: tuple[str, ...] = get_args(AlertsOrder)
+#: where a checkmk-ext alert carries the sending site (endpoints.checkmk_site_marker); iLert
+#: documents none of these: "none" is the documented minimum, the others are assumptions
+CheckmkSiteMarker = Literal["none", "custom_details", "links"]
+CHECKMK_SITE_MARKERS: tuple[str, ...] = get_args(CheckmkSiteMarker)
 #: Who changed an alert: a user (responder) or the alert source (an event). The names follow
 #: ilert-go ``AlertResponderTypes`` (USER / SOURCE), used here for ``acknowledgedByType`` and
 #: ``resolvedByType`` (an inference: ilert-go does not say which values those fields take).
@@ -82,6 +86,9 @@ class Config:
     clock_offset: float = 0.0
     #: order of ``GET /api/alerts`` (by reportTime, then id); iLert documents none
     alerts_order: AlertsOrder = "asc"
+    #: what a checkmk-ext alert tells about the Checkmk site that sent it (assumed; see
+    #: endpoints.checkmk_site_marker): nothing, ``customDetails.OMD_SITE``, or ``links``
+    checkmk_site_marker: CheckmkSiteMarker = "none"
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -100,6 +107,7 @@ class Config:
             "source_types": dict(sorted(self.source_types.items())),
             "clock_offset": self.clock_offset,
             "alerts_order": self.alerts_order,
+            "checkmk_site_marker": self.checkmk_site_marker,
         }
 
 
@@ -182,6 +190,10 @@ def checked_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
         elif name == "alerts_order":
             if value not in ALERTS_ORDERS:
                 raise ValueError(f"alerts_order must be one of {ALERTS_ORDERS}")
+            out[name] = value
+        elif name == "checkmk_site_marker":
+            if value not in CHECKMK_SITE_MARKERS:
+                raise ValueError(f"checkmk_site_marker must be one of {CHECKMK_SITE_MARKERS}")
             out[name] = value
         elif name == "rate_window":
             ok = isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -26,6 +26,7 @@ from urllib.parse import urlencode
 from .. import __version__
 from ..base.errors import EXIT_PERMANENT, EXIT_TEMPORARY, CmkIlertError
 from ..base.text import bound, one_line, printable
+from .origin import UNKNOWN, Origin, origin_of
 from .transport import retry_after
 
 MAX_BODY = 8 * 1024 * 1024
@@ -76,6 +77,7 @@ class RemoteAlert(NamedTuple):
     source_id: Optional[int]
     by: str  # who accepted (ACCEPTED) or resolved (RESOLVED) it, "" if unknown
     by_type: str  # "USER", "SOURCE" or ""
+    origin: Origin = UNKNOWN  # source type and site markers (origin.py), for Checkmk-type sources
 
 
 def get_json(url: str, headers: Mapping[str, str], timeout: float, deadline: float,
@@ -337,7 +339,8 @@ def parse_alert(raw: Any) -> Optional[RemoteAlert]:
     elif status == "RESOLVED":
         by, by_type = _person(raw.get("resolvedBy")), _word(raw.get("resolvedByType"))
     report = raw.get("reportTime")
-    return RemoteAlert(alert_id, status, key, report if isinstance(report, str) else "", source_id, by, by_type)
+    return RemoteAlert(alert_id, status, key, report if isinstance(report, str) else "", source_id, by, by_type,
+                       origin_of(raw))
 
 
 def _person(user: Any) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any, Callable, List, Mapping
+from typing import Any, Callable, List, Mapping, Optional
 
 from ..base.output import Printer
 from ..base.text import printable
@@ -21,6 +21,7 @@ from ..notify.mapping import MAX_ALERT_KEY
 from ..outbox import links as alertlinks
 from . import state as sync_state
 from .lookup import LiveObject, ObjectFinder, Wanted, describe
+from .objects import CheckmkSources
 from .options import Options
 
 ACCEPTED, RESOLVED = "ACCEPTED", "RESOLVED"
@@ -44,12 +45,13 @@ class Mirror:
     """Applies transitions to Checkmk, each at most once (``state.done``, ``state.intent``)."""
 
     def __init__(self, opts: Options, state: sync_state.SyncState, finder: ObjectFinder, printer: Printer,
-                 save: Callable[[], None]) -> None:
+                 save: Callable[[], None], checkmk: Optional[CheckmkSources] = None) -> None:
         self.opts = opts
         self.state = state
         self.finder = finder
         self.printer = printer
         self.save = save
+        self.checkmk = checkmk
         self.counts = Counts()
         #: an intent of an earlier run could not be settled in time
         self.unsettled = False
@@ -64,7 +66,10 @@ class Mirror:
         if alert.by_type == "SOURCE":
             self.finish(tkey, "caused by an event from Checkmk", label, quietly=True)
             return
-        wanted = self.finder.wanted(alert.alert_key)
+        if self.checkmk is not None and self.checkmk.owns(alert):  # a key iLert made (objects.py)
+            wanted = self.checkmk.wanted(alert, self.finder)
+        else:
+            wanted = self.finder.wanted(alert.alert_key)
         if isinstance(wanted, str):
             self.counts.skipped += 1
             self.finish(tkey, "skipped: " + wanted, label, quietly=False)

@@ -48,6 +48,7 @@ from ..ilert.alerts import REQUESTS_PER_MINUTE, ApiError, Client, OutOfBudget, R
 from . import state as sync_state
 from .actions import ACCEPTED, RESOLVED, Mirror
 from .lookup import ObjectFinder
+from .objects import CheckmkSources
 from .options import Options
 
 #: The first run (and every run after it) never looks further back than this before it.
@@ -77,7 +78,8 @@ class Run:
         self.state = sync_state.SyncState()
         socket = os.path.join(omd_root, *livestatus.SOCKET)
         self.finder = ObjectFinder(root, site, self.prefix, socket, deadline, clock)
-        self.mirror = Mirror(opts, self.state, self.finder, printer, self._save)
+        self.checkmk = CheckmkSources(opts.sources, site)  # alerts of Checkmk-type sources (objects.py)
+        self.mirror = Mirror(opts, self.state, self.finder, printer, self._save, checkmk=self.checkmk)
         self.now = time.time()
         #: ``until`` of the RESOLVED listing that completed (``last`` of the next run)
         self.resolved_until = self.now
@@ -190,7 +192,7 @@ class Run:
                               "and were left alone" % self.client.filtered)
 
     def mine(self, alert: RemoteAlert) -> bool:
-        return self.mine_key(alert.alert_key)
+        return self.mine_key(alert.alert_key) or self.checkmk.owns(alert)
 
     def mine_key(self, alert_key: str) -> bool:
         return alert_key[:len(self.prefix) + 8].casefold().startswith(self.prefix)
@@ -203,6 +205,8 @@ class Run:
 
     def _summary(self) -> None:
         c = self.mirror.counts
+        if self.checkmk.hint() and not self.opts.quiet:
+            self.printer.line("sync: " + self.checkmk.hint())
         if self.opts.quiet and not (c.acknowledged or c.commented):
             return
         self.printer.line("sync: %d open or resolved alerts of site %s, %d acknowledged, %d commented, %d unchanged, "
