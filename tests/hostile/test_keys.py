@@ -80,6 +80,16 @@ def test_coalescing_after_an_outage_never_drops_another_objects_alert(site, stan
     assert not site.queue()
 
 
+def _digest(*parts: str) -> str:
+    return hashlib.sha256(b"".join(p.encode("utf-8") + b"\0" for p in parts)).hexdigest()
+
+
+def old_group(url: str) -> str:
+    """``queue/<group>.`` of the old key: SHA-256 of the endpoint (wire format, URL, key) and
+    the alert key, as the outbox names groups (identity.py)."""
+    return _digest("group", _digest("endpoint", "api", url, KEY_API)[:16], OLD_KEY)[:16]
+
+
 def old_index_entry(site: Any, key: str, desc: str) -> None:
     """The key index entry the previous release wrote for an ALERT (format of keyindex.py)."""
     folder = site.state_dir / "index"
@@ -129,7 +139,9 @@ def test_queued_entries_of_the_previous_release_keep_their_key(site, standin):
     # rewrite it as the previous release wrote it: the old key in the entry and the index
     data["alert_key"] = OLD_KEY
     data["request"]["body"]["alertKey"] = OLD_KEY
-    entry.write_text(json.dumps(data))
+    entry.unlink()
+    (site.state_dir / "queue" / ("%s.%s.json" % (old_group(standin.url), entry.name.split(".")[1]))).write_text(
+        json.dumps(data))
     for path in (site.state_dir / "index").iterdir():
         path.unlink()
     old_index_entry(site, OLD_KEY, UPPER)
