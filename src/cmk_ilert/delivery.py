@@ -15,7 +15,7 @@ import os
 import time
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
-from . import alertlinks
+from . import alertlinks, keyindex
 from .coalesce import superseded
 from .outbox import DEAD, DELIVERED, QUEUED, SUPERSEDED, Entry, Outbox, due_at, expired
 from .output import Redactor
@@ -243,6 +243,7 @@ class Deliverer:
                 problem = outbox.mark_delivered(entry)
                 if entry.data.get("event_type") == "RESOLVE":
                     outbox.mark_closed(entry.group)
+                    keyindex.mark_closed(outbox.root, str(entry.data.get("alert_key", "")))
                 detail = "delivered (%s%s)" % (outcome.detail, ", " + outcome.reference if outcome.reference else "")
                 # a URL that holds a secret (a server echoing the request) is not iLert's link
                 url = outcome.alert_url  # never one that holds (part of) a secret: see send()

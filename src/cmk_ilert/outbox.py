@@ -7,9 +7,10 @@ Layout below the state directory (mode 0700, owned by the site user; files 0600)
     dead/<identity>.json            permanently rejected events: reason, type, key
                                     (never the integration key or the payload)
     tmp/                            files being written
-    locks/<group>.lock, flush.lock  flock files
+    locks/<group>.lock, flush.lock  flock files (group locks pruned when idle)
     rate/<keyhash>.json             rate-limit state per integration key
-    index/<keyhash>.json            alert key -> host/service, for ``sync``
+    index/<keyhash>.json            alert key -> host/service, for ``sync`` (pruned
+                                    when the key is closed and idle, ``prune_keys``)
     journal/superseded.jsonl        what ``coalesce`` dropped, when and why
     links/<keyhash>.json            the last iLert alert URL of an alert key
     sync/                           the state of ``sync`` (iLert -> Checkmk)
@@ -53,12 +54,18 @@ from .fsutil import (
     unlink,
     write_new,
 )
+from .locking import FileLock
 
 DEDUP_SECONDS = 48 * 3600
 MAX_AGE_SECONDS = 24 * 3600
 BACKOFF_FIRST = 30.0
 BACKOFF_MAX = 600.0
 TMP_STALE_SECONDS = 600.0
+#: ``index/`` and ``links/`` entries of a key never resolved through the outbox are kept this
+#: long after its last ALERT: longer than ``sync``'s default look-back of 30 days.
+OPEN_KEY_SECONDS = 35 * 24 * 3600
+#: The per-key state is examined at most this often (``flush`` runs every minute).
+KEY_PRUNE_INTERVAL = 3600.0
 #: Largest queue entry read (a checkmk-format body of a big context is ~100 kB).
 MAX_ENTRY_BYTES = 4 << 20
 
@@ -466,7 +473,7 @@ class Outbox:
     # --- housekeeping ------------------------------------------------------------
 
     def prune(self, now: float) -> int:
-        removed = 0
+        removed = self.prune_keys(now)
         for folder, age in ((self.sent, DEDUP_SECONDS), (self.tmp, TMP_STALE_SECONDS)):
             try:
                 names = os.listdir(folder)
@@ -482,6 +489,76 @@ class Outbox:
                         removed += 1
                 except OSError:
                     pass
+        return removed
+
+    def prune_keys(self, now: float, force: bool = False) -> int:
+        """Per-key state of keys that are closed and idle (at most once per
+        KEY_PRUNE_INTERVAL): ``index/`` and ``links/`` entries of a key whose last
+        RESOLVE was delivered DEDUP_SECONDS ago with no ALERT since, or whose last
+        ALERT is OPEN_KEY_SECONDS old (never resolved through the outbox: beyond
+        ``sync``'s look-back); lock files of groups with nothing queued, unused for
+        DEDUP_SECONDS. Returns how many files were removed."""
+        stamp = os.path.join(self.root, "index", ".pruned")
+        try:
+            info = os.lstat(stamp)
+            if not force and now - KEY_PRUNE_INTERVAL < info.st_mtime <= now + 3600:
+                return 0
+        except OSError:
+            pass
+        try:
+            touch(stamp)
+        except OSError:
+            return 0  # a full or read-only disk: nothing to gain by trying now
+        removed = 0
+        index, links = os.path.join(self.root, "index"), os.path.join(self.root, "links")
+        for folder in (index, links):
+            try:
+                names = [n for n in os.listdir(folder) if n.endswith(".json")]
+            except OSError:
+                continue
+            for name in names:
+                path = os.path.join(folder, name)
+                try:
+                    age = _idle(now, os.lstat(path).st_mtime)
+                except OSError:
+                    continue
+                if age < DEDUP_SECONDS:
+                    continue
+                if folder == links and age < OPEN_KEY_SECONDS and os.path.lexists(os.path.join(index, name)):
+                    continue  # the key's index entry is kept: so is its link
+                if folder == index and age < OPEN_KEY_SECONDS and not _closed_entry(path):
+                    continue  # may be open in iLert: ``sync`` needs it
+                if unlink(path):
+                    removed += 1
+        queued = set(self.groups())
+        try:
+            locks = [n for n in os.listdir(self.locks) if n.endswith(".lock") and n[:-5] not in queued]
+        except OSError:
+            locks = []
+        for name in locks:
+            path = os.path.join(self.locks, name)
+            if path == self.flush_lock_path() or len(name) != 21:
+                continue  # only group locks (16 hex digits)
+            try:
+                age = _idle(now, os.lstat(path).st_mtime)
+            except OSError:
+                continue
+            if age < DEDUP_SECONDS:
+                continue
+            # Only a lock nobody holds is removed, while we hold it: a run that opened the
+            # old file finds it gone once it gets the lock and opens the path again
+            # (FileLock.acquire compares the inode), so two runs never hold one group.
+            lock = FileLock(path)
+            try:
+                if not lock.acquire(wait=0.0):
+                    continue
+            except OSError:
+                continue
+            try:
+                if unlink(path):
+                    removed += 1
+            finally:
+                lock.release()
         return removed
 
     def dead_letters(self) -> List[Tuple[str, Dict[str, Any]]]:
@@ -537,6 +614,23 @@ def due_at(entry: Entry, now: float) -> float:
     """When the entry may be tried again. A time further ahead than the longest
     backoff (the clock was stepped back) is clamped to it."""
     return min(entry.next_attempt, now + BACKOFF_MAX)
+
+
+def _idle(now: float, mtime: float) -> float:
+    """Seconds since ``mtime``; a time up to an hour ahead (a clock stepped back) is "now",
+    one further ahead cannot be trusted and counts as long ago (as in ``prune``)."""
+    if mtime > now + 3600:
+        return float(OPEN_KEY_SECONDS)
+    return max(0.0, now - mtime)
+
+
+def _closed_entry(path: str) -> bool:
+    """Whether an ``index/`` entry says its key was closed by a delivered RESOLVE."""
+    try:
+        data = json.loads(read_regular(path, 65536).decode("utf-8"))
+    except (OSError, ValueError):
+        return True  # unreadable or malformed: no use to ``sync`` either
+    return not isinstance(data, dict) or data.get("closed") is True
 
 
 def valid_entry(data: Any) -> bool:

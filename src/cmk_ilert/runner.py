@@ -19,19 +19,21 @@ import os
 import time
 from typing import TYPE_CHECKING, Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Set, Tuple
 
+from . import keyindex
 from .context import NotificationContext
 from .digest import sha256
 from .errors import EXIT_OK, EXIT_PERMANENT, EXIT_TEMPORARY, CmkIlertError
-from .fsutil import errno_name
+from .fsutil import errno_name, replace_atomically
 from .identity import endpoint_fingerprint, event_identity, group_of, rate_key
 from .keyindex import Target, remember
 from .locking import FileLock
-from .mapping import Event, Ignored, alert_key, map_notification
-from .outbox import DEAD, DELIVERED, QUEUED, SUPERSEDED, Outbox, check_safe_dir, unusable_reason
+from .mapping import Event, Ignored, alert_key, legacy_alert_key, map_notification
+from .outbox import DEAD, DELIVERED, QUEUED, SUPERSEDED, Outbox, check_safe_dir, encode, unusable_reason
 from .output import Printer
 from .params import Settings, parse_settings
 from .password_store import Lookup
 from .paths import state_dir
+from .script import Progress
 from .wire import build
 
 if TYPE_CHECKING:  # delivery (transport, sockets, rate limits) is imported only when something is sent
@@ -51,30 +53,60 @@ _STATE_EXIT = {DELIVERED: EXIT_OK, IGNORED: EXIT_OK, SUPERSEDED: EXIT_OK, QUEUED
 class Prepared:
     """One event ready to be queued: outbox data plus its names."""
 
-    __slots__ = ("identity", "group", "data", "label", "target")
+    __slots__ = ("identity", "group", "data", "label", "target", "enrich")
 
-    def __init__(self, identity: str, group: str, data: Dict[str, Any], target: Target) -> None:
+    def __init__(self, identity: str, group: str, data: Dict[str, Any], target: Target,
+                 enrich: Optional[Tuple[Event, NotificationContext, Settings]] = None) -> None:
         self.identity = identity
         self.group = group
         self.data = data
         self.label = "%s %s" % (data["event_type"], data["alert_key"])
         self.target = target
+        #: inventory facts still to be added (``inventory_facts``): after the event is durable
+        self.enrich = enrich
 
 
-def prepare(ctx: NotificationContext, settings: Settings, n: int) -> Tuple[List[Prepared], Optional[Ignored]]:
+def prepare(ctx: NotificationContext, settings: Settings, n: int,
+            root: str = "") -> Tuple[List[Prepared], Optional[Ignored]]:
+    """The events of one notification, ready to be queued. ``root`` (the state
+    directory) lets an object keep the alert key of an earlier release while an
+    alert opened under it may be open (``upgraded_key``)."""
     mapped = map_notification(ctx, settings)
     if isinstance(mapped, Ignored):
         return [], mapped
-    return [_prepared(ctx, settings, event, n, part) for part, event in enumerate(mapped)], None
+    return [_prepared(ctx, settings, event, n, part, root) for part, event in enumerate(mapped)], None
 
 
-def _prepared(ctx: NotificationContext, settings: Settings, event: Event, n: int, part: int) -> Prepared:
-    if settings.inventory_facts and settings.source_type == "api" and event.event_type == "ALERT":
-        from .inventory import enrich  # lazy: only such rules pay for the import
+def upgraded_key(ctx: NotificationContext, key: str, endpoint: str, root: str) -> str:
+    """``key``, or the object's key of an earlier release (folded only) while an alert
+    opened under that key may still be open: this object's ALERT went out under it
+    (the key index names exactly this object), no RESOLVE of it was delivered since
+    (neither the index nor the outbox's ``closed`` marker says so), and the object has
+    not moved to ``key`` yet (no index entry of ``key``). Only the object the index
+    names ever uses the old key, so two objects never share it again."""
+    legacy = legacy_alert_key(ctx)
+    if not root or legacy == key:
+        return key
+    target = Target(legacy, ctx.get("OMD_SITE"), ctx.get("HOSTNAME"), ctx.get("SERVICEDESC") if ctx.is_service else "")
+    if keyindex.lookup(root, legacy) != target or keyindex.closed(root, legacy):
+        return key
+    if keyindex.lookup(root, key) is not None:
+        return key
+    if os.path.lexists(os.path.join(root, "sent", group_of(endpoint, legacy) + ".closed")):
+        return key
+    return legacy
 
-        event = enrich(event, os.environ.get("OMD_ROOT") or ctx.get("OMD_ROOT"), ctx.get("HOSTNAME"))
-    request = build(event, ctx, settings)
+
+def _prepared(ctx: NotificationContext, settings: Settings, event: Event, n: int, part: int,
+              root: str = "") -> Prepared:
     endpoint = endpoint_fingerprint(settings)
+    key = upgraded_key(ctx, event.alert_key, endpoint, root)
+    if key != event.alert_key:
+        event = event._replace(alert_key=key)
+    enrich: Optional[Tuple[Event, NotificationContext, Settings]] = None
+    if settings.inventory_facts and settings.source_type == "api" and event.event_type == "ALERT":
+        enrich = (event, ctx, settings)  # after the event is durable: a lookup may be slow
+    request = build(event, ctx, settings)
     now = time.time()
     order = microtime(ctx, int(now * 1e6))
     key_ref = {"store": settings.api_key_store_id} if settings.api_key_store_id else \
@@ -109,7 +141,7 @@ def _prepared(ctx: NotificationContext, settings: Settings, event: Event, n: int
         identity = sha256(("%s/%d" % (identity, part)).encode()).hexdigest()[:32]
     target = Target(event.alert_key, ctx.get("OMD_SITE"), ctx.get("HOSTNAME"),
                     ctx.get("SERVICEDESC") if ctx.is_service else "")
-    return Prepared(identity, group_of(endpoint, event.alert_key), data, target)
+    return Prepared(identity, group_of(endpoint, event.alert_key), data, target, enrich)
 
 
 def microtime(ctx: NotificationContext, default: int) -> int:
@@ -152,6 +184,7 @@ class _Run:
         self.direct: List[Prepared] = []
         self.config_errors: List[Tuple[NotificationContext, str]] = []
         self.keys: Dict[str, str] = {}
+        self.root = ""
 
 
 def run_notify(
@@ -160,15 +193,20 @@ def run_notify(
     printer: Printer,
     bulk: bool = False,
     password_lookup: Optional[Lookup] = None,
+    progress: Optional[Progress] = None,
 ) -> int:
     deadline = time.monotonic() + NOTIFY_BUDGET
+    progress = progress or Progress()
+    progress.notifications = len(contexts)
     run = _Run()
     if bulk:
         # Checkmk sorts bulks newest first by default; deliver oldest first.
         contexts = sorted(contexts, key=lambda c: microtime(c, 0))
     site = environ.get("OMD_SITE", "")
+    root = run.root = state_dir(environ)
     settings_cache: Dict[FrozenSet[Tuple[str, str]], Any] = {}
     for n, ctx in enumerate(contexts):
+        before = len(run.states) + len(run.with_outbox) + len(run.direct)
         try:
             _take(ctx, n, site, settings_cache, run, printer, password_lookup)
         except Exception as exc:  # noqa: BLE001 - a bad context costs only itself
@@ -177,8 +215,10 @@ def run_notify(
             printer.line("%s: notification skipped, it could not be read: %s at %s" % (
                 _safe_type(ctx), type(exc).__name__, where(exc)))
             run.states.append(DEAD)
+        progress.read += 1
+        progress.events += len(run.states) + len(run.with_outbox) + len(run.direct) - before
+        progress.settled = len(run.states)  # ignored or rejected by design: nothing to queue
 
-    root = state_dir(environ)
     outbox = Outbox(root)
     unusable = ""
     if run.with_outbox or run.config_errors:
@@ -200,20 +240,29 @@ def run_notify(
             remember(root, item.target)  # for `sync`: alert key -> host/service
 
     deliverer = _LazyDeliverer(environ, password_lookup, run.keys)
+    omd_root = environ.get("OMD_ROOT", "")
+    enrichment = Enrichment(omd_root)
+    enqueued: Optional[List[Tuple[str, str]]] = None
     try:
-        if run.direct:
-            run.states.extend(_deliver_direct(run.direct, outbox, deliverer(), printer, deadline, "outbox off",
-                                              trusted))
         if run.with_outbox:
-            enqueued: Optional[List[Tuple[str, str]]] = None
             if not unusable:
                 try:
                     enqueued = outbox.enqueue((i.group, i.identity, i.data) for i in run.with_outbox)
                 except OSError as exc:
                     unusable = errno_name(exc)
+            if enqueued is not None:
+                progress.settled += len(enqueued)  # on disk: the next run or the flush delivers them
+                enrichment.queued(run.with_outbox, enqueued, outbox)
+        if run.direct:
+            enrichment.in_memory(run.direct)
+            run.states.extend(_deliver_direct(run.direct, outbox, deliverer(), printer, deadline, "outbox off",
+                                              trusted))
+            progress.settled += len(run.direct)
+        if run.with_outbox:
             if enqueued is None:
                 printer.line("outbox %s unusable: %s; delivering directly, in order, without retries" % (
                     root, unusable))
+                enrichment.in_memory(run.with_outbox)
                 run.states.extend(_deliver_direct(run.with_outbox, outbox, deliverer(), printer, deadline,
                                                   "outbox unusable", trusted))
             else:
@@ -221,11 +270,83 @@ def run_notify(
                                                        deadline, bulk))
     finally:
         deliverer.close()
+    if enrichment.late:
+        printer.line("inventory_facts: the run's %.0f s for inventory lookups were used up: %d alerts sent without "
+                     "facts" % (enrichment.budget, enrichment.late))
     for identity in outbox.buried:
         printer.line("unreadable or malformed outbox entry %s moved to the dead letters" % identity)
     if bulk:
         printer.line("bulk: %d notifications: %s" % (len(contexts), _summary(run.states)))
     return max((_STATE_EXIT[s] for s in run.states), default=EXIT_OK)
+
+
+class Enrichment:
+    """``inventory_facts`` after the events are safe: a lookup may be slow (a huge or
+    crafted inventory), so it never runs before an event is durable, each lookup has
+    its own budget (``inventory.DEFAULT_BUDGET``) and all lookups of a run share
+    ``inventory.RUN_BUDGET``; a late lookup means an alert without facts, never a lost
+    or delayed event."""
+
+    def __init__(self, omd_root: str) -> None:
+        self.omd_root = omd_root
+        self.budget = 0.0
+        self.late = 0
+        self._end: Optional[float] = None
+
+    def _facts(self, item: Prepared) -> Optional[Dict[str, Any]]:
+        """The item's request with facts, or None (no facts, or no time left)."""
+        assert item.enrich is not None
+        from . import inventory  # lazy: only such rules pay for the import
+
+        if self._end is None:
+            self.budget = inventory.RUN_BUDGET
+            self._end = time.monotonic() + inventory.RUN_BUDGET
+        remaining = self._end - time.monotonic()
+        if remaining <= 0:
+            self.late += 1
+            return None
+        event, ctx, settings = item.enrich
+        found = inventory.lookup(self.omd_root or ctx.get("OMD_ROOT"), ctx.get("HOSTNAME"),
+                                 min(inventory.DEFAULT_BUDGET, remaining))
+        if not found:
+            return None
+        request = build(inventory.apply(event, found), ctx, settings)
+        return {"url": request.url, "body": request.body, "key_in": request.key_in}
+
+    def in_memory(self, items: List[Prepared]) -> None:
+        for item in items:
+            if item.enrich is not None:
+                request = self._facts(item)
+                if request is not None:
+                    item.data = dict(item.data, request=request)
+
+    def queued(self, items: List[Prepared], enqueued: List[Tuple[str, str]], outbox: Outbox) -> None:
+        """Rewrite queued entries with their facts, each under its key's lock and only while
+        it waits undelivered (a run that delivered it meanwhile is never undone)."""
+        for item, (identity, state) in zip(items, enqueued):
+            if item.enrich is None or state != QUEUED:
+                continue
+            lock = FileLock(outbox.group_lock_path(item.group))
+            try:
+                if not lock.acquire(wait=0.0):
+                    continue  # another run delivers the key right now: no facts
+            except OSError:
+                continue
+            try:
+                path = os.path.join(outbox.queue, "%s.%s.json" % (item.group, identity))
+                if not os.path.lexists(path) or os.path.lexists(os.path.join(outbox.sent, identity)):
+                    continue
+                request = self._facts(item)
+                if request is None:
+                    continue
+                data = dict(item.data, request=request)
+                try:
+                    replace_atomically(path, encode(data), outbox.tmp)
+                except OSError:
+                    continue  # the entry without facts stays queued
+                item.data = data
+            finally:
+                lock.release()
 
 
 def _take(ctx: NotificationContext, n: int, site: str, cache: Dict[FrozenSet[Tuple[str, str]], Any], run: _Run,
@@ -250,7 +371,7 @@ def _take(ctx: NotificationContext, n: int, site: str, cache: Dict[FrozenSet[Tup
         run.config_errors.append((ctx, str(settings)))
         run.states.append(DEAD)
         return
-    items, ignored = prepare(ctx, settings, n)
+    items, ignored = prepare(ctx, settings, n, run.root)
     if ignored is not None:
         printer.line("%s %s: ignored (%s)" % (ignored.notification_type, ignored.alert_key, ignored.reason))
         run.states.append(IGNORED)

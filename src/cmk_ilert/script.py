@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from typing import List, Mapping, NoReturn, Optional
+from typing import Callable, List, Mapping, NoReturn, Optional, Union
 
 from .errors import EXIT_PERMANENT, EXIT_TEMPORARY, CmkIlertError
 from .output import Printer
@@ -27,14 +27,42 @@ def where(exc: BaseException) -> str:
 HARD_LIMIT = 55.0
 
 
-def start_watchdog(seconds: float, message: str, code: int) -> threading.Timer:
+class Progress:
+    """How far a notification run got, so the watchdog's last line tells the truth."""
+
+    def __init__(self) -> None:
+        #: notifications of the call (0: not read yet), how many were mapped
+        self.notifications = 0
+        self.read = 0
+        #: outcomes mapped so far (events to send, ignored and rejected notifications)
+        self.events = 0
+        #: of those, settled: queued on disk, delivered, ignored or rejected
+        self.settled = 0
+
+    def line(self, seconds: float) -> str:
+        head = "stopped after %ds to stay within Checkmk's 60 s limit" % seconds
+        unread = max(0, self.notifications - self.read)
+        open_ = max(0, self.events - self.settled)
+        if not self.notifications:
+            return head + "; no notification was read, nothing was queued: Checkmk may retry the call (exit 1)"
+        if not unread and not open_:
+            return head + "; all %d events of this call are queued or delivered: the next run or the site " \
+                          "cron's flush delivers what is queued" % self.events
+        return head + "; %d of %d events queued or delivered, NOT queued: %d events and %d notifications not " \
+                      "yet read; only Checkmk's retry (exit 1) can send those again" % (
+                          self.settled, self.events, open_, unread)
+
+
+def start_watchdog(seconds: float, message: Union[str, Callable[[], str]], code: int) -> threading.Timer:
     """Last resort: end the process after ``seconds`` with one line and ``code``.
     The outbox is crash-safe (every entry is durable before its first attempt),
-    so ending in the middle of anything loses nothing that was queued."""
+    so ending in the middle of anything loses nothing that was queued; a
+    callable ``message`` says what was queued at that moment."""
 
     def bail() -> None:
         try:
-            os.write(1, ("cmk_ilert: %s\n" % message).encode("utf-8"))
+            text = message() if callable(message) else message
+            os.write(1, ("cmk_ilert: %s\n" % text).encode("utf-8"))
         except OSError:
             pass
         os._exit(code)
@@ -49,11 +77,10 @@ def main(argv: Optional[List[str]] = None, environ: Optional[Mapping[str, str]] 
     args = sys.argv[1:] if argv is None else argv
     env = os.environ if environ is None else environ
     printer = Printer()
-    watchdog = start_watchdog(HARD_LIMIT, "stopped after %ds to stay within Checkmk's 60 s limit; queued events "
-                                          "are delivered by the next run or the site cron's flush" % HARD_LIMIT,
-                              EXIT_TEMPORARY)
+    progress = Progress()
+    watchdog = start_watchdog(HARD_LIMIT, lambda: progress.line(HARD_LIMIT), EXIT_TEMPORARY)
     try:
-        return _main(args, env, printer)
+        return _main(args, env, printer, progress)
     finally:
         watchdog.cancel()
 
@@ -76,7 +103,7 @@ def exit_now(code: int) -> NoReturn:
     os._exit(code)
 
 
-def _main(args: List[str], env: Mapping[str, str], printer: Printer) -> int:
+def _main(args: List[str], env: Mapping[str, str], printer: Printer, progress: Optional[Progress] = None) -> int:
     try:
         from .context import from_environ, parse_bulk
         from .runner import run_notify
@@ -87,8 +114,8 @@ def _main(args: List[str], env: Mapping[str, str], printer: Printer) -> int:
             if not contexts:
                 printer.line("bulk call without notifications, nothing to do")
                 return 0
-            return run_notify(contexts, env, printer, bulk=True)
-        return run_notify([from_environ(env)], env, printer)
+            return run_notify(contexts, env, printer, bulk=True, progress=progress)
+        return run_notify([from_environ(env)], env, printer, progress=progress)
     except CmkIlertError as exc:
         printer.line("error: %s" % exc)
         return exc.exit_code
