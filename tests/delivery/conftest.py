@@ -25,7 +25,7 @@ from tests.support.site import RECORDED_OUTPUT, FakeSite, Run, bulk_stdin, runti
 MARKER = re.compile(r"evt-[A-Za-z0-9_.-]+")
 #: iLert answers that transport.py counts as delivered although they are 4xx.
 DONE_CODES = ("NO_OPEN", "NONE_OPEN", "ALREADY_ACCEPTED", "ALREADY_RESOLVED")
-SERVICE_KEY = "cmk/mysite/web01/cpu load"
+SERVICE_KEY = "cmk/mysite/web01/cpu load~f26268fd97"
 
 
 # --- contexts -------------------------------------------------------------------------

@@ -10,9 +10,6 @@ budget, all lookups of a run share one, and the events are on disk before any lo
 from __future__ import annotations
 
 import os
-from pathlib import Path
-
-import pytest
 
 from tests.hostile.conftest import T0, no_crash, posted, run
 from tests.support.contexts import api_params, service

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.hostile.conftest import T0, no_crash, notification, run
+from tests.hostile.conftest import no_crash, notification, run
 from tests.support.site import bulk_stdin
 
 pytestmark = pytest.mark.outbox_logic
