@@ -42,7 +42,9 @@ def event(tag: str, params: Mapping[str, str], ntype: str = "PROBLEM", micro: Op
 
 
 def alert_key(host: str = "web01", service_desc: str = "CPU load") -> str:
-    return ("cmk/mysite/%s/%s" % (host, service_desc)).casefold()
+    from tests.support.contexts import alert_key as key_of
+
+    return key_of("mysite", host, service_desc)
 
 
 # --- the stand-in's log -----------------------------------------------------------------

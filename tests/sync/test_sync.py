@@ -40,10 +40,10 @@ def open_alert(site: FakeSite, ilert: Any, ctx: Dict[str, str]) -> Dict[str, Any
 
 
 def _key_of(ctx: Dict[str, str]) -> str:
-    parts = ["cmk", ctx.get("OMD_SITE", "mysite"), ctx["HOSTNAME"]]
-    if ctx.get("WHAT") == "SERVICE":
-        parts.append(ctx["SERVICEDESC"])
-    return "/".join(" ".join(p.split()) for p in parts).casefold()[:200]
+    from tests.support.contexts import alert_key
+
+    return alert_key(ctx.get("OMD_SITE", "mysite"), ctx["HOSTNAME"],
+                     ctx["SERVICEDESC"] if ctx.get("WHAT") == "SERVICE" else "")[:200]
 
 
 def alert(ilert: Any, key: str) -> Dict[str, Any]:
