@@ -64,8 +64,10 @@ TMP_STALE_SECONDS = 600.0
 #: ``index/`` and ``links/`` entries of a key never resolved through the outbox are kept this
 #: long after its last ALERT: longer than ``sync``'s default look-back of 30 days.
 OPEN_KEY_SECONDS = 35 * 24 * 3600
-#: The per-key state is examined at most this often (``flush`` runs every minute).
+#: The per-key state is examined at most this often (``flush`` runs every minute), for at
+#: most this long per flush.
 KEY_PRUNE_INTERVAL = 3600.0
+KEY_PRUNE_BUDGET = 10.0
 #: Largest queue entry read (a checkmk-format body of a big context is ~100 kB).
 MAX_ENTRY_BYTES = 4 << 20
 
@@ -474,12 +476,15 @@ class Outbox:
 
     def prune(self, now: float) -> int:
         removed = self.prune_keys(now)
+        deadline = time.monotonic() + KEY_PRUNE_BUDGET  # the rest waits for the next flush
         for folder, age in ((self.sent, DEDUP_SECONDS), (self.tmp, TMP_STALE_SECONDS)):
             try:
                 names = os.listdir(folder)
             except OSError:
                 continue
             for name in names:
+                if time.monotonic() > deadline:
+                    break
                 path = os.path.join(folder, name)
                 try:
                     info = os.lstat(path)
@@ -491,13 +496,16 @@ class Outbox:
                     pass
         return removed
 
-    def prune_keys(self, now: float, force: bool = False) -> int:
+    def prune_keys(self, now: float, force: bool = False, budget: float = KEY_PRUNE_BUDGET) -> int:
         """Per-key state of keys that are closed and idle (at most once per
         KEY_PRUNE_INTERVAL): ``index/`` and ``links/`` entries of a key whose last
         RESOLVE was delivered DEDUP_SECONDS ago with no ALERT since, or whose last
         ALERT is OPEN_KEY_SECONDS old (never resolved through the outbox: beyond
         ``sync``'s look-back); lock files of groups with nothing queued, unused for
-        DEDUP_SECONDS. Returns how many files were removed."""
+        DEDUP_SECONDS. At most ``budget`` seconds per call: what is left (a backlog of
+        history after an upgrade) is examined by the next flush. Returns how many files
+        were removed."""
+        deadline = time.monotonic() + budget
         stamp = os.path.join(self.root, "index", ".pruned")
         try:
             info = os.lstat(stamp)
@@ -517,6 +525,9 @@ class Outbox:
             except OSError:
                 continue
             for name in names:
+                if time.monotonic() > deadline:
+                    unlink(stamp)  # not done: the next flush goes on
+                    return removed
                 path = os.path.join(folder, name)
                 try:
                     age = _idle(now, os.lstat(path).st_mtime)
@@ -536,6 +547,9 @@ class Outbox:
         except OSError:
             locks = []
         for name in locks:
+            if time.monotonic() > deadline:
+                unlink(stamp)
+                return removed
             path = os.path.join(self.locks, name)
             if path == self.flush_lock_path() or len(name) != 21:
                 continue  # only group locks (16 hex digits)
