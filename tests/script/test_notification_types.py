@@ -32,10 +32,10 @@ OBJECTS = ("host", "service")
 
 def expected_key(obj: str, hostname: str = "", servicedesc: str = "") -> str:
     base = BASE_SERVICE if obj == "service" else BASE_HOST
-    parts = ["cmk", base["OMD_SITE"], hostname or base["HOSTNAME"]]
-    if obj == "service":
-        parts.append(servicedesc or base["SERVICEDESC"])
-    return "/".join(parts).casefold()
+    from tests.support.contexts import alert_key
+
+    return alert_key(base["OMD_SITE"], hostname or base["HOSTNAME"],
+                     (servicedesc or base["SERVICEDESC"]) if obj == "service" else "")
 
 
 def only_alert(standin):
