@@ -15,7 +15,7 @@ def test_problem_opens_an_alert(site, standin):
     assert "delivered" in run.stdout
     alerts = standin.alerts()
     assert [a["status"] for a in alerts] == ["PENDING"]
-    assert alerts[0]["key"] == "cmk/mysite/web01/cpu load"
+    assert alerts[0]["key"] == "cmk/mysite/web01/cpu load~f26268fd97"
 
 
 def test_bulk_with_a_non_ascii_digit_microtime_is_delivered(site, standin):
@@ -25,4 +25,5 @@ def test_bulk_with_a_non_ascii_digit_microtime_is_delivered(site, standin):
     run = site.run(bulk=contexts, bulk_parameters=params)
     assert run.returncode == 0, run.output
     assert "internal error" not in run.output
-    assert sorted(a["key"] for a in standin.alerts()) == ["cmk/mysite/h1/cpu load", "cmk/mysite/h2/cpu load"]
+    assert sorted(a["key"] for a in standin.alerts()) == ["cmk/mysite/h1/cpu load~f5c34f783c",
+                                                           "cmk/mysite/h2/cpu load~c36fd73f4e"]

@@ -20,6 +20,7 @@ do and check. ``--full`` prints whole request bodies instead of their main field
 from __future__ import annotations
 
 import argparse
+import hashlib
 import itertools
 import json
 import os
@@ -105,7 +106,11 @@ class Source:
     def alert_key(self, host: str, service: str = "") -> str:
         """How iLert keys the alert: the API source uses our alertKey, the Checkmk source its own."""
         if self.source_type == "api":
-            return ("cmk/%s/%s/%s" % (SITE, host, service) if service else "cmk/%s/%s" % (SITE, host)).casefold()
+            exact = ["cmk", SITE, host] + ([service] if service else [])
+            key = "/".join(exact).casefold()
+            if key != "/".join(exact):  # docs/configuration.md, "The alert key": digest of the exact names
+                key += "~" + hashlib.sha256("\0".join(exact).encode("utf-8")).hexdigest()[:10]
+            return key
         return ("%s/%s" % (host, service) if service else host).casefold()
 
 

@@ -25,7 +25,7 @@ from tests.support.site import RECORDED_OUTPUT, FakeSite, Run, bulk_stdin, runti
 MARKER = re.compile(r"evt-[A-Za-z0-9_.-]+")
 #: iLert answers that ilert/transport.py counts as delivered although they are 4xx.
 DONE_CODES = ("NO_OPEN", "NONE_OPEN", "ALREADY_ACCEPTED", "ALREADY_RESOLVED")
-SERVICE_KEY = "cmk/mysite/web01/cpu load"
+SERVICE_KEY = "cmk/mysite/web01/cpu load~f26268fd97"
 
 
 # --- contexts -------------------------------------------------------------------------
@@ -42,7 +42,9 @@ def event(tag: str, params: Mapping[str, str], ntype: str = "PROBLEM", micro: Op
 
 
 def alert_key(host: str = "web01", service_desc: str = "CPU load") -> str:
-    return ("cmk/mysite/%s/%s" % (host, service_desc)).casefold()
+    from tests.support.contexts import alert_key as key_of
+
+    return key_of("mysite", host, service_desc)
 
 
 # --- the stand-in's log -----------------------------------------------------------------

@@ -76,7 +76,7 @@ def test_entry_older_than_24h_becomes_expired_dead_letter(site, standin, params,
     [dead] = site.dead()
     record = json.loads(dead.read_text())
     assert "expired" in record["reason"] and "HTTP 503" in record["reason"], record
-    assert record["alert_key"] == "cmk/mysite/web01/cpu load" and record["event_type"] == "ALERT"
+    assert record["alert_key"] == "cmk/mysite/web01/cpu load~f26268fd97" and record["event_type"] == "ALERT"
     status = site.cli("status")
     assert status.returncode == 2 and "expired" in status.stdout, status.output
 
@@ -106,7 +106,7 @@ def test_status_reports_age_and_warns_on_old_entries(site, standin, params):
     rewrite(path, created=time.time() - 600)
     status = site.cli("status")  # default --warn 300 s
     assert status.returncode == 1, status.output
-    assert "cmk/mysite/web01/cpu load" in status.stdout and "10m" in status.stdout, status.output
+    assert "cmk/mysite/web01/cpu load~f26268fd97" in status.stdout and "10m" in status.stdout, status.output
     rewrite(path, created=time.time() - 7200)
     status = site.cli("status", "--local-check")  # default --crit 3600 s
     assert status.returncode == 2 and status.stdout.startswith("2 "), status.output

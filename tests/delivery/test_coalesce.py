@@ -38,7 +38,7 @@ from tests.support.site import KEY_API
 pytestmark = pytest.mark.runtime
 
 T0 = 1795341600000000
-KEY = "cmk/mysite/web01/cpu load"
+KEY = "cmk/mysite/web01/cpu load~f26268fd97"
 HELD = {"CMK_ILERT_RATE_WINDOW": "600"}  # every event beyond the limit waits in the outbox
 DRAIN = {"CMK_ILERT_RATE_WINDOW": "0.05"}  # a flush that is not held up by the limit
 SUPERSEDED = ('superseded, not sent: the problem recovered before its ALERT was sent, see "Coalesce queued events" '
@@ -290,7 +290,7 @@ def test_never_across_alert_keys(site, standin):
     held_alert(site, standin, params)
     run = site.run(event("rb", params, "RECOVERY", micro=micro(3), host="web02"), env=HELD)
     assert run.returncode == 1 and "superseded" not in run.output, run.output
-    assert sorted(load(p)["alert_key"] for p in site.queue()) == [KEY, "cmk/mysite/web02/cpu load"]
+    assert sorted(load(p)["alert_key"] for p in site.queue()) == [KEY, "cmk/mysite/web02/cpu load~2ced9b42fa"]
     drain(site)
     assert arrival_order(event_requests(standin)) == ["a0", "r0", "a1", "rb"]
     assert journal(site) == []

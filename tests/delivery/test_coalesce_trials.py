@@ -140,7 +140,9 @@ def check_key(notes: List[Note], requests: List[Dict[str, Any]], records: List[D
 
 
 def key_of(host: str) -> str:
-    return "cmk/mysite/%s/cpu load" % host
+    from tests.support.contexts import alert_key
+
+    return alert_key("mysite", host, "CPU load")
 
 
 # --- concurrency --------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ import pytest
 
 from tests.delivery.conftest import (
     MARKER,
+    SERVICE_KEY,
     accepted_counts,
     event,
     event_requests,
@@ -150,7 +151,7 @@ def _trial(n: int, seed: int, standin: Any, root) -> Dict[str, Any]:
         order = [marker_of(e) for e in requests if marker_of(e) in tags[:2] and
                  (e["status"] in (200, 202) or e["status"] == 400)]
         assert order.index(tags[0]) < order.index(tags[1]), "trial %s: RESOLVE before ALERT %s" % (info, order)
-        mine = [a for a in standin.alerts() if a["sourceKey"] == key and a["key"] == "cmk/mysite/web01/cpu load"]
+        mine = [a for a in standin.alerts() if a["sourceKey"] == key and a["key"] == SERVICE_KEY]
         assert mine and mine[-1]["status"] == "RESOLVED", "trial %s: %s" % (info, mine)
     for text in outputs:
         assert key not in text, "trial %s printed its integration key" % info

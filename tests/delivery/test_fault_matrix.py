@@ -14,7 +14,7 @@ from tests.support.site import KEY_API, SECRETS, without_kept_secrets
 pytestmark = pytest.mark.runtime
 
 T0 = 1795341600000000
-KEY = "cmk/mysite/web01/cpu load"
+KEY = "cmk/mysite/web01/cpu load~f26268fd97"
 LONG_MARK = "LONGMARK-payload-must-not-be-kept"
 
 

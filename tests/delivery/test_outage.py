@@ -30,7 +30,7 @@ def test_outage_keeps_event_on_disk_and_flush_delivers_it_once(site, standin, pa
         assert _mode(folder) == 0o700, folder
     data = load(entry)
     assert data["event_type"] == "ALERT"
-    assert data["alert_key"] == "cmk/mysite/web01/cpu load"
+    assert data["alert_key"] == "cmk/mysite/web01/cpu load~f26268fd97"
     assert data["attempts"] == 1
     assert "connection refused" in data["last_error"]
 

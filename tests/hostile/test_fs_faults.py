@@ -50,7 +50,7 @@ def test_full_disk_while_recording_a_retry_keeps_the_event_and_flush_goes_on(sit
     no_crash(result)
     assert result.returncode == 1, result.output
     assert "could not record the retry, disk full (ENOSPC): the event stays queued" in result.output, result.output
-    assert [e["body"]["alertKey"] for e in posted(standin)] == ["cmk/mysite/good01/cpu load"]
+    assert [e["body"]["alertKey"] for e in posted(standin)] == ["cmk/mysite/good01/cpu load~c477d6e813"]
     assert down.read_bytes() == before, "the queued event was changed or lost"
     assert os.listdir(site.state_dir / "tmp") == []
     disk.free()

@@ -61,7 +61,7 @@ def test_installed_script_runs_a_lifecycle(installed: FakeSite, standin) -> None
         run = installed.run(service(ntype, params, MICROTIME=str(len(ntype))))
         assert run.returncode == 0, run.output
     alerts = standin.alerts()
-    assert [(a["key"], a["status"]) for a in alerts] == [("cmk/mysite/web01/cpu load", "RESOLVED")]
+    assert [(a["key"], a["status"]) for a in alerts] == [("cmk/mysite/web01/cpu load~f26268fd97", "RESOLVED")]
 
 
 def test_installed_script_checkmk_format_and_bulk(installed: FakeSite, standin) -> None:

@@ -137,7 +137,8 @@ def test_fuzz_any_literal_matches_the_full_parser(value) -> None:
 
 
 def _event(details: str = "CRIT - load") -> Event:
-    return Event(event_type="ALERT", alert_key="cmk/mysite/web01/cpu load", summary="s", notification_type="PROBLEM",
+    return Event(event_type="ALERT", alert_key="cmk/mysite/web01/cpu load",
+                 summary="s", notification_type="PROBLEM",
                  details=details, custom_details=(("site", "mysite"), ("host", "web01")))
 
 

@@ -22,7 +22,7 @@ from tests.support.site import KEY_API
 
 pytestmark = pytest.mark.runtime
 
-KEY = "cmk/mysite/web01/cpu load"
+KEY = "cmk/mysite/web01/cpu load~f26268fd97"
 
 
 def links_dir(site) -> Any:
@@ -84,7 +84,7 @@ def test_the_last_url_per_key_wins(site, standin):
     assert line.endswith(", alert %s/alert/2" % standin.url)
     assert_clean(site.run(service("PROBLEM", rule, MICROTIME=microtime(3), HOSTNAME="web02")), 0)
     links = {link["alert_key"]: link["alert_url"] for link in stored_links(site)}
-    assert links == {KEY: standin.url + "/alert/2", "cmk/mysite/web02/cpu load": standin.url + "/alert/3"}
+    assert links == {KEY: standin.url + "/alert/2", "cmk/mysite/web02/cpu load~2ced9b42fa": standin.url + "/alert/3"}
 
 
 def test_an_answer_without_body_keeps_the_last_link(site, standin):

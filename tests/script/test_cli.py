@@ -95,7 +95,7 @@ def test_dry_run_prints_the_redacted_request(site, standin, tmp_path, fmt, style
     if fmt == "api":
         assert doc["url"] == standin.url + "/api/events"
         body = doc["body"]
-        assert body["eventType"] == "ALERT" and body["alertKey"] == "cmk/mysite/web01/cpu load"
+        assert body["eventType"] == "ALERT" and body["alertKey"] == "cmk/mysite/web01/cpu load~f26268fd97"
         assert body["integrationKey"].endswith(key[-4:])
         assert body["routingKey"] == "team-web"
     else:
@@ -288,11 +288,11 @@ def test_status_shows_pending_and_dead_events(site, standin):
     info = json.loads(run.stdout)
     assert run.returncode == 2  # a dead letter is CRIT
     assert info["pending"] == 1 and len(info["dead"]) == 1
-    assert info["keys"][0]["alert_key"] == "cmk/mysite/web01/cpu load"
+    assert info["keys"][0]["alert_key"] == "cmk/mysite/web01/cpu load~f26268fd97"
     assert info["dead"][0]["alert_key"] == "cmk/mysite/db01"
     assert KEY_API not in run.output
     text = site.cli("status")
-    assert "cmk/mysite/web01/cpu load" in text.stdout and "cmk/mysite/db01" in text.stdout
+    assert "cmk/mysite/web01/cpu load~f26268fd97" in text.stdout and "cmk/mysite/db01" in text.stdout
     assert KEY_API not in text.output
 
 
@@ -355,7 +355,8 @@ def test_notify_subcommand_bulk(site, standin):
     contexts = [service("PROBLEM", {}, HOSTNAME="web%02d" % n, MICROTIME=str(1795341600000000 + n)) for n in range(2)]
     run = site.cli("notify", "--bulk", stdin=bulk_stdin(params("api", standin.url), contexts))
     assert_clean(run, 0, lines=None)
-    assert sorted(a["key"] for a in standin.alerts()) == ["cmk/mysite/web00/cpu load", "cmk/mysite/web01/cpu load"]
+    assert sorted(a["key"] for a in standin.alerts()) == ["cmk/mysite/web00/cpu load~3cea5450c5",
+                                                           "cmk/mysite/web01/cpu load~f26268fd97"]
 
 
 def test_dry_run_shows_the_alert_key_notify_sends(site, standin, tmp_path):

@@ -38,8 +38,9 @@ COMMENT_TYPES = {
 
 def key_of(obj: str) -> str:
     base = BASE_SERVICE if obj == "service" else BASE_HOST
-    parts = ["cmk", base["OMD_SITE"], base["HOSTNAME"]] + ([base["SERVICEDESC"]] if obj == "service" else [])
-    return "/".join(parts).casefold()
+    from tests.support.contexts import alert_key
+
+    return alert_key(base["OMD_SITE"], base["HOSTNAME"], base["SERVICEDESC"] if obj == "service" else "")
 
 
 def subject_of(obj: str) -> str:

@@ -89,7 +89,7 @@ def test_failure_class(site, standin, tls_standin, fmt, outbox, name):
     line = assert_clean(run, case.code, extra_secrets=[key])
     assert_no_key_fragment(run.output, key)
     assert re.search(case.word, line, re.IGNORECASE), line
-    assert "cmk/mysite/web01/cpu load" in line
+    assert "cmk/mysite/web01/cpu load~f26268fd97" in line
 
     sent = event_requests(target)
     if case.reaches_standin is not None:
@@ -102,7 +102,7 @@ def test_failure_class(site, standin, tls_standin, fmt, outbox, name):
     elif case.code == 2:
         assert queued == [] and len(dead) == 1
         record = json.loads(dead[0].read_text())
-        assert record["reason"] and record["alert_key"] == "cmk/mysite/web01/cpu load"
+        assert record["reason"] and record["alert_key"] == "cmk/mysite/web01/cpu load~f26268fd97"
         assert key not in without_kept_secrets(dead[0].read_text())  # the event kept for retry: as the queue
     else:
         assert len(queued) == 1 and dead == []

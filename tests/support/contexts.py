@@ -3,6 +3,7 @@ handbook chapter "Notifications", and Checkmk's own plugin tests), one per type.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Dict, Mapping
 
 from .site import KEY_API, KEY_CMK
@@ -102,3 +103,14 @@ def host(ntype: str, params: Mapping[str, str], **overrides: str) -> Dict[str, s
     ctx.update(params)
     ctx.update(overrides)
     return ctx
+
+
+def alert_key(site: str, host: str, service: str = "") -> str:
+    """The alert key of docs/configuration.md: ``cmk/<site>/<host>[/<service>]`` case-folded, and
+    ``~`` with 10 hex digits of SHA-256 over the exact names (NUL-separated) where folding changed
+    them (not for names longer than 200 characters, which end in a hash anyway)."""
+    exact = ["cmk", site, host] + ([service] if service else [])
+    key = "/".join(" ".join(name.split()) for name in exact).casefold()
+    if key != "/".join(exact):
+        key += "~" + hashlib.sha256("\0".join(exact).encode("utf-8")).hexdigest()[:10]
+    return key

@@ -23,7 +23,7 @@ from tests.sync.test_setup_and_failures import alert_requests, clean, state_file
 
 pytestmark = pytest.mark.runtime
 
-SERVICE_KEY = "cmk/mysite/web01/cpu load"
+SERVICE_KEY = "cmk/mysite/web01/cpu load~f26268fd97"
 
 
 def sync(site: FakeSite, ilert: Any, *args: str, timeout: float = 120) -> Run:
@@ -40,10 +40,10 @@ def open_alert(site: FakeSite, ilert: Any, ctx: Dict[str, str]) -> Dict[str, Any
 
 
 def _key_of(ctx: Dict[str, str]) -> str:
-    parts = ["cmk", ctx.get("OMD_SITE", "mysite"), ctx["HOSTNAME"]]
-    if ctx.get("WHAT") == "SERVICE":
-        parts.append(ctx["SERVICEDESC"])
-    return "/".join(" ".join(p.split()) for p in parts).casefold()[:200]
+    from tests.support.contexts import alert_key
+
+    return alert_key(ctx.get("OMD_SITE", "mysite"), ctx["HOSTNAME"],
+                     ctx["SERVICEDESC"] if ctx.get("WHAT") == "SERVICE" else "")[:200]
 
 
 def alert(ilert: Any, key: str) -> Dict[str, Any]:
@@ -386,7 +386,8 @@ def test_a_damaged_key_index_entry_falls_back_to_the_key(cmk: FakeSite, ilert: A
     if damage == "garbage":
         entry.write_bytes(b"\x00{not json")
     elif damage == "other-key":
-        entry.write_text(json.dumps({"alert_key": "cmk/mysite/web02/cpu load", "site": "mysite", "host": "web02",
+        entry.write_text(json.dumps({"alert_key": "cmk/mysite/web02/cpu load~2ced9b42fa", "site": "mysite",
+                                     "host": "web02",
                                      "service": "CPU load"}))
     else:
         entry.unlink()

@@ -25,7 +25,7 @@ def test_demo_passes_and_shows_the_payloads(tmp_path: Path) -> None:
     assert '"PARAMETER_ILERT_PRIORITY": "HIGH"' in out
     assert '"integrationKey": "...%s", "eventType": "ACCEPT"' % KEYS[1][-4:] in out
     assert '"comments": [{"content": "Looking into it, deploy rollback", "creator": "alice"}]' in out
-    assert "alert     | cmk/demo/web01/cpu load: ACCEPTED, comment by alice" in out
+    assert "alert     | cmk/demo/web01/cpu load~ce4dcf94ec: ACCEPTED, comment by alice" in out
     assert "alert     | cmk/demo/db01: RESOLVED" in out
     # the bulk in one line, the cron line as documented
     assert "bulk of 20 | exit 0, 21 script line(s), iLert got 20 x ALERT 202, 20 alerts of this source open" in out

@@ -327,7 +327,9 @@ def _dry_run(path: Optional[str], env: Mapping[str, str], printer: Printer, erro
     that maps to two events); everything else on stderr."""
     from ..checkmk.context import NotificationContext, from_environ  # lazy: dry-run only
     from ..checkmk.params import parse_settings  # lazy: dry-run only
+    from ..checkmk.paths import state_dir  # lazy: dry-run only
     from ..ilert.wire import finalize, request_headers  # lazy: dry-run only
+    from ..notify.enrichment import Enrichment  # lazy: dry-run only
     from ..notify.prepare import prepare  # lazy: dry-run only
 
     ctx = NotificationContext(read_context_file(path)) if path else from_environ(env)
@@ -344,7 +346,8 @@ def _dry_run(path: Optional[str], env: Mapping[str, str], printer: Printer, erro
     ctx = NotificationContext(values)
     # the events exactly as the notification run queues them (inventory facts included), then
     # the request as the delivery sends it
-    prepared, ignored = prepare(ctx, settings, 0)
+    prepared, ignored = prepare(ctx, settings, 0, state_dir(env))
+    Enrichment(env.get("OMD_ROOT", "")).in_memory(prepared)  # inventory facts, as a queued event gets them
     if ignored is not None:
         errors.line("%s %s: ignored (%s); nothing would be sent" % (ignored.notification_type, ignored.alert_key,
                                                                   ignored.reason))

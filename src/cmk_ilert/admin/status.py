@@ -37,7 +37,11 @@ _VERDICT = {EXIT_OK: "OK", EXIT_TEMPORARY: "WARN", EXIT_PERMANENT: "CRIT", EXIT_
 
 
 def collect(outbox: Outbox, now: float, printer: Printer) -> Dict[str, Any]:
-    links = alertlinks.all_links(outbox.root)
+    # Only the links of the keys shown are read: the cost of ``status`` does not grow with
+    # the number of keys ever alerted.
+    def link(key: Any) -> Any:
+        return alertlinks.last(outbox.root, key) if isinstance(key, str) else None
+
     keys: List[Dict[str, Any]] = []
     sources: Dict[str, str] = {}  # rate-limit file name -> the endpoint and key hint it stands for
     for group, names in sorted(outbox.groups().items()):
@@ -58,7 +62,7 @@ def collect(outbox: Outbox, now: float, printer: Printer) -> Dict[str, Any]:
             "next_attempt_in": _seconds(due_at(entries[0], now) - now),
             "last_error": printer.redact(str(head.get("last_error", ""))),
             "events": [e.data.get("event_type") for e in entries],
-            "alert_url": links.get(str(head.get("alert_key"))),
+            "alert_url": link(head.get("alert_key")),
         })
     paused = []
     try:
@@ -83,7 +87,7 @@ def collect(outbox: Outbox, now: float, printer: Printer) -> Dict[str, Any]:
             "reason": printer.redact(str(record.get("reason", ""))),
             "endpoint": _endpoint(record),
             "age": _seconds(now - _number(record.get("dead_since"), now)),
-            "alert_url": links.get(str(record.get("alert_key"))),
+            "alert_url": link(record.get("alert_key")),
         })
     superseded = [{"alert_key": r.get("alert_key"), "events": r.get("events"), "endpoint": _endpoint(r),
                    "ago": _seconds(now - _number(r.get("at"), now))}

@@ -43,6 +43,8 @@ from .mapping import MAX_DETAILS
 
 #: Wall-clock budget of one lookup (file or socket, scan, facts).
 DEFAULT_BUDGET = 0.04
+#: Wall-clock budget of all lookups of one notification run (a bulk): later alerts get no facts.
+RUN_BUDGET = 2.0
 #: Larger inventory files are not read at all.
 MAX_TEXT = 8 * 1024 * 1024
 #: Deeper nesting is malformed for an inventory tree.
@@ -191,12 +193,15 @@ def apply(event: Event, found: Facts) -> Event:
 
 def lookup(omd_root: str, host: str, budget: float = DEFAULT_BUDGET,
            clock: Callable[[], float] = time.monotonic) -> Facts:
-    """Facts of ``host`` from the site at ``omd_root``; ``()`` on any problem. Never raises."""
+    """Facts of ``host`` from the site at ``omd_root``; ``()`` on any problem. Never raises.
+    The scanner's expressions are compiled once per process before the budget starts (a
+    fixed cost of a few ms, not a cost of the file)."""
+    _patterns()
     deadline = clock() + budget
     try:
         if not omd_root or not _safe_host(host):
             return ()
-        text, version = _read_files(os.path.join(omd_root, INVENTORY_DIR), host)
+        text, version = _read_files(os.path.join(omd_root, INVENTORY_DIR), host, deadline, clock)
         if version is not None and version in _MEMO:
             return _MEMO[version]  # a bulk names the same host many times
         if text is None:
@@ -229,10 +234,12 @@ def _safe_host(host: str) -> bool:
 _MEMO: Dict[Tuple[str, int, int, int], Facts] = {}
 
 
-def _read_files(folder: str, host: str) -> Tuple[Optional[str], Optional[Tuple[str, int, int, int]]]:
+def _read_files(folder: str, host: str, deadline: float = float("inf"), clock: Callable[[], float] = time.monotonic,
+                ) -> Tuple[Optional[str], Optional[Tuple[str, int, int, int]]]:
     """Text and version of ``<host>.json`` (newest releases), else of ``<host>`` (2.0 - 2.4).
 
-    ``(None, None)`` if neither exists; ``("", None)`` if one exists but is unusable.
+    ``(None, None)`` if neither exists; ``("", None)`` if one exists but is unusable
+    (or its reading took the whole budget: the clock is read after every chunk).
     """
 
     for name in (host + ".json", host):
@@ -256,6 +263,8 @@ def _read_files(folder: str, host: str) -> Tuple[Optional[str], Optional[Tuple[s
                     break
                 chunks.append(chunk)
                 size += len(chunk)
+                if clock() >= deadline:
+                    return "", None
             if size > MAX_TEXT:
                 return "", None
             return b"".join(chunks).decode("utf-8", "replace"), version
@@ -314,12 +323,18 @@ _RUN = r"""[^\[\](){}'"]*"""
 _QUOTED = r"""(?:'[^'\\\n]*(?:\\.[^'\\\n]*)*'|"[^"\\\n]*(?:\\.[^"\\\n]*)*")"""
 _FLAT_INNER = r"%s(?:%s%s)*" % (_RUN, _QUOTED, _RUN)
 _STRING = r"[uU]?" + _QUOTED
+#: The inside of a string literal (what a window of a long one holds).
+_SQUOTE_BODY = r"[^'\\\n]*(?:\\.[^'\\\n]*)*"
+_DQUOTE_BODY = r'[^"\\\n]*(?:\\.[^"\\\n]*)*'
 # ``(?=(X))\1`` is an atomic group (Python 3.8 has no possessive quantifiers): once X
 # matched, a failure after it does not backtrack into X.
 #: A container without nested containers: skipped in one C-level match.
 _FLAT = r"[\[({](?=(%s))\1[\])}]" % _FLAT_INNER
 #: A list of flat dicts (a table's rows): skipped in one match.
 _ROWS = r"\[\s*(?=((?:\{%s\}\s*,\s*)*))\1(?:\{%s\}\s*)?\]" % (_FLAT_INNER, _FLAT_INNER)
+#: The same in pieces, for a table longer than one window: rows, then the last row and ``]``.
+_ROWS_PART = r"(?=((?:\{%s\}\s*,\s*)*))\1" % _FLAT_INNER
+_ROWS_TAIL = r"(?:\{%s\}\s*)?\]" % _FLAT_INNER
 
 
 class _Patterns(NamedTuple):
@@ -328,6 +343,10 @@ class _Patterns(NamedTuple):
     string: "re.Pattern[str]"
     flat: "re.Pattern[str]"
     rows: "re.Pattern[str]"
+    squote_body: "re.Pattern[str]"
+    dquote_body: "re.Pattern[str]"
+    rows_part: "re.Pattern[str]"
+    rows_tail: "re.Pattern[str]"
 
 
 _COMPILED: List[_Patterns] = []
@@ -336,12 +355,16 @@ _COMPILED: List[_Patterns] = []
 def _patterns() -> _Patterns:
     """Compiled on the first scan: a notification for a host without inventory never pays."""
     if not _COMPILED:
-        _COMPILED.append(_Patterns(*(re.compile(p) for p in (_SEP, _SCALAR, _STRING, _FLAT, _ROWS))))
+        _COMPILED.append(_Patterns(*(re.compile(p) for p in (_SEP, _SCALAR, _STRING, _FLAT, _ROWS, _SQUOTE_BODY,
+                                                              _DQUOTE_BODY, _ROWS_PART, _ROWS_TAIL))))
     return _COMPILED[0]
 
 
 _CLOSERS = "]})"
-_CHUNK = 1 << 20
+#: Most characters one regular-expression match may look at: the clock is read after
+#: every step, and a step scans at most two such windows (a few ms even for text
+#: crafted to be slow to scan, such as strings made of escapes).
+_CHUNK = 128 << 10
 _SCALARS = {"True": True, "False": False, "None": None, "true": True, "false": False, "null": None}
 
 
@@ -380,8 +403,49 @@ class _Scanner:
 
     def tick(self) -> None:
         self.steps += 1
-        if self.steps & 63 == 0 and self.clock() >= self.deadline:
+        if self.clock() >= self.deadline:
             raise _TimeUp()
+
+    def rows_end(self, pos: int) -> int:
+        """The end of a list of flat dicts (a table's rows) at ``pos``, or 0: rows are
+        consumed window by window, the clock read between windows."""
+        text = self.text
+        match = self.p.rows.match(text, pos, pos + _CHUNK)
+        if match:
+            return match.end()
+        start = pos = _skip_blank(text, pos + 1)
+        while True:
+            end = self.p.rows_part.match(text, pos, pos + _CHUNK).end()  # type: ignore[union-attr]
+            if end == pos:
+                break
+            pos = end
+            self.tick()
+        if pos == start:
+            return 0
+        match = self.p.rows_tail.match(text, pos, pos + _CHUNK)
+        return match.end() if match else 0
+
+    def string_end(self, pos: int) -> int:
+        """The end of the string literal at ``pos``, looked at in windows of _CHUNK
+        characters with the clock read between them."""
+        text = self.text
+        match = self.p.string.match(text, pos, pos + _CHUNK)
+        if match:
+            return match.end()
+        start = pos + 1 if text[pos] in "uU" else pos
+        quote = text[start] if start < len(text) else ""
+        if quote not in ("'", '"'):
+            raise _Malformed()
+        body = self.p.squote_body if quote == "'" else self.p.dquote_body
+        pos = start + 1
+        while True:
+            end = min(len(text), pos + _CHUNK)
+            pos = body.match(text, pos, end).end()  # type: ignore[union-attr]  # it matches the empty string
+            if pos < len(text) and text[pos] == quote:
+                return pos + 1
+            if end >= len(text) or not (pos == end or (pos == end - 1 and text[pos] == "\\")):
+                raise _Malformed()  # the end of the text or a raw newline before the closing quote
+            self.tick()  # the window ended (maybe on an escape cut in two): go on from there
 
     def sep(self, pos: int) -> int:
         match = self.p.sep.match(self.text, pos)
@@ -392,15 +456,18 @@ class _Scanner:
         self.tick()
         text = self.text
         char = text[pos]
-        if char in "'\"uU":
-            match = self.p.string.match(text, pos)
-            if match:
-                return match.end()
+        if char in "'\"":
+            return self.string_end(pos)
+        if char in "uU" and pos + 1 < len(text) and text[pos + 1] in "'\"":
+            return self.string_end(pos)
         if char in "[({":
-            # One C-level match skips a flat container or a table's rows; it may look at
-            # most _CHUNK characters, so a single match never eats the whole budget.
-            end = pos + _CHUNK
-            match = (self.p.rows.match(text, pos, end) if char == "[" else None) or self.p.flat.match(text, pos, end)
+            # One C-level match skips a flat container, a few a table's rows; each may look
+            # at most _CHUNK characters, so a single match never eats the whole budget.
+            if char == "[":
+                done = self.rows_end(pos)
+                if done:
+                    return done
+            match = self.p.flat.match(text, pos, pos + _CHUNK)
             if match:
                 return match.end()
             if depth >= MAX_DEPTH:
@@ -475,11 +542,11 @@ class _Scanner:
     def scalar(self, pos: int) -> Tuple[Any, int]:
         """A string, number, bool or None at ``pos``."""
         text = self.text
-        match = self.p.string.match(text, pos)
-        if match:
-            return _decode_string(match.group(0)), match.end()
-        match = self.p.scalar.match(text, pos)
-        if not match:
+        if text[pos] in "'\"" or (text[pos] in "uU" and text[pos + 1:pos + 2] in ("'", '"')):
+            end = self.string_end(pos)
+            return _decode_string(text[pos:end]) if end - pos <= 65536 else "", end
+        match = self.p.scalar.match(text, pos, pos + _CHUNK)
+        if not match or match.end() == pos + _CHUNK:
             raise _Malformed()
         token = match.group(0)
         if token in _SCALARS:
@@ -487,6 +554,12 @@ class _Scanner:
         if any(c in token for c in ".eE"):
             return float(token), match.end()
         return int(token), match.end()
+
+
+def _skip_blank(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos] in " \t\r\n":
+        pos += 1
+    return pos
 
 
 def _decode_string(token: str) -> str:

@@ -54,6 +54,8 @@ MAX_SERVICES = 20
 MAX_SERVICE_ALIAS = 255
 MAX_LINK_URL = 2000
 _KEY_HASH_LEN = 16
+#: Hex digits of the digest of exact names appended where folding loses information.
+_EXACT_HASH_LEN = 10
 
 _HIGH_STATES = frozenset(("CRITICAL", "CRIT", "DOWN", "UNREACHABLE", "UNREACH", "UNRE"))
 
@@ -349,14 +351,36 @@ def alert_key(ctx: NotificationContext) -> str:
     """``cmk/<site>/<host>[/<service>]``, case-folded, bounded (hash tail when long).
 
     Never the address, never problem ids: the same object always maps to the
-    same iLert alert, whatever changed between PROBLEM and RECOVERY.
+    same iLert alert, whatever changed between PROBLEM and RECOVERY. iLert
+    compares keys case-insensitively, so where folding loses something of the
+    exact names (case, runs of blanks), ``~`` and a digest of the exact names
+    follow: two objects whose names differ only there never share a key.
     """
-    site = _plain(ctx.get("OMD_SITE")) or "-"
-    host = _plain(ctx.get("HOSTNAME")) or "-"
-    parts = ["cmk", site, host]
+    exact = _exact_names(ctx)
+    key = _readable(exact)
+    if key != "/".join(exact):
+        key += "~" + sha256("\0".join(exact).encode("utf-8", "surrogatepass")).hexdigest()[:_EXACT_HASH_LEN]
+    return _bounded(key)
+
+
+def legacy_alert_key(ctx: NotificationContext) -> str:
+    """The key of releases before the digest of exact names (folded only): alerts
+    opened under it are still accepted and resolved under it after an upgrade."""
+    return _bounded(_readable(_exact_names(ctx)))
+
+
+def _exact_names(ctx: NotificationContext) -> List[str]:
+    names = ["cmk", ctx.get("OMD_SITE"), ctx.get("HOSTNAME")]
     if ctx.is_service:
-        parts.append(_plain(ctx.get("SERVICEDESC")) or "-")
-    key = "/".join(parts).casefold()
+        names.append(ctx.get("SERVICEDESC"))
+    return [("" if is_unresolved_macro(name) else name) or "-" for name in names]
+
+
+def _readable(exact: List[str]) -> str:
+    return "/".join(_plain(name) or "-" for name in exact).casefold()
+
+
+def _bounded(key: str) -> str:
     if len(key) <= MAX_ALERT_KEY:
         return key
     digest = sha256(key.encode("utf-8")).hexdigest()[:_KEY_HASH_LEN]

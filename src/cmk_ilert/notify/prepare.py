@@ -17,18 +17,20 @@ from ..checkmk.context import NotificationContext
 from ..checkmk.params import Settings
 from ..ilert.event import Event
 from ..ilert.wire import build
+from ..outbox import keyindex
 from ..outbox.keyindex import Target
 from .identity import endpoint_fingerprint, event_identity, group_of, rate_key
-from .mapping import Ignored, map_notification
+from .mapping import Ignored, legacy_alert_key, map_notification
 
 
 class Prepared:
     """One event ready to be queued: outbox data plus its names."""
 
-    __slots__ = ("identity", "group", "data", "label", "target", "notes")
+    __slots__ = ("identity", "group", "data", "label", "target", "notes", "enrich")
 
     def __init__(self, identity: str, group: str, data: Dict[str, Any], target: Target,
-                 notes: Tuple[str, ...] = ()) -> None:
+                 notes: Tuple[str, ...] = (),
+                 enrich: Optional[Tuple[Event, NotificationContext, Settings]] = None) -> None:
         self.identity = identity
         self.group = group
         self.data = data
@@ -36,22 +38,51 @@ class Prepared:
         self.target = target
         #: how the rule's templates came out (routing key, severity, services), for dry-run
         self.notes = notes
+        #: inventory facts still to be added (``inventory_facts``): after the event is durable
+        self.enrich = enrich
 
 
-def prepare(ctx: NotificationContext, settings: Settings, n: int) -> Tuple[List[Prepared], Optional[Ignored]]:
+def prepare(ctx: NotificationContext, settings: Settings, n: int,
+            root: str = "") -> Tuple[List[Prepared], Optional[Ignored]]:
+    """The events of one notification, ready to be queued. ``root`` (the state
+    directory) lets an object keep the alert key of an earlier release while an
+    alert opened under it may be open (``upgraded_key``)."""
     mapped = map_notification(ctx, settings)
     if isinstance(mapped, Ignored):
         return [], mapped
-    return [_prepared(ctx, settings, event, n, part) for part, event in enumerate(mapped)], None
+    return [_prepared(ctx, settings, event, n, part, root) for part, event in enumerate(mapped)], None
 
 
-def _prepared(ctx: NotificationContext, settings: Settings, event: Event, n: int, part: int) -> Prepared:
-    if settings.inventory_facts and settings.source_type == "api" and event.event_type == "ALERT":
-        from .inventory import enrich  # lazy: only such rules pay for the import
+def upgraded_key(ctx: NotificationContext, key: str, endpoint: str, root: str) -> str:
+    """``key``, or the object's key of an earlier release (folded only) while an alert
+    opened under that key may still be open: this object's ALERT went out under it
+    (the key index names exactly this object), no RESOLVE of it was delivered since
+    (neither the index nor the outbox's ``closed`` marker says so), and the object has
+    not moved to ``key`` yet (no index entry of ``key``). Only the object the index
+    names ever uses the old key, so two objects never share it again."""
+    legacy = legacy_alert_key(ctx)
+    if not root or legacy == key:
+        return key
+    target = Target(legacy, ctx.get("OMD_SITE"), ctx.get("HOSTNAME"), ctx.get("SERVICEDESC") if ctx.is_service else "")
+    if keyindex.lookup(root, legacy) != target or keyindex.closed(root, legacy):
+        return key
+    if keyindex.lookup(root, key) is not None:
+        return key
+    if os.path.lexists(os.path.join(root, "sent", group_of(endpoint, legacy) + ".closed")):
+        return key
+    return legacy
 
-        event = enrich(event, os.environ.get("OMD_ROOT") or ctx.get("OMD_ROOT"), ctx.get("HOSTNAME"))
-    request = build(event, ctx, settings)
+
+def _prepared(ctx: NotificationContext, settings: Settings, event: Event, n: int, part: int,
+              root: str = "") -> Prepared:
     endpoint = endpoint_fingerprint(settings)
+    key = upgraded_key(ctx, event.alert_key, endpoint, root)
+    if key != event.alert_key:
+        event = event._replace(alert_key=key)
+    enrich: Optional[Tuple[Event, NotificationContext, Settings]] = None
+    if settings.inventory_facts and settings.source_type == "api" and event.event_type == "ALERT":
+        enrich = (event, ctx, settings)  # after the event is durable: a lookup may be slow
+    request = build(event, ctx, settings)
     now = time.time()
     order = microtime(ctx, int(now * 1e6))
     key_ref = {"store": settings.api_key_store_id} if settings.api_key_store_id else \
@@ -89,7 +120,7 @@ def _prepared(ctx: NotificationContext, settings: Settings, event: Event, n: int
         identity = sha256(("%s/%d" % (identity, part)).encode()).hexdigest()[:32]
     target = Target(event.alert_key, ctx.get("OMD_SITE"), ctx.get("HOSTNAME"),
                     ctx.get("SERVICEDESC") if ctx.is_service else "")
-    return Prepared(identity, group_of(endpoint, event.alert_key), data, target, event.notes)
+    return Prepared(identity, group_of(endpoint, event.alert_key), data, target, event.notes, enrich)
 
 
 def microtime(ctx: NotificationContext, default: int) -> int:

@@ -26,10 +26,12 @@ from ..outbox.entry import DEAD, DELIVERED, QUEUED, SUPERSEDED
 from ..outbox.keyindex import remember
 from ..outbox.layout import unusable_reason
 from ..outbox.store import Outbox
+from .enrichment import Enrichment
 from .fallback import SINGLE_MAX_RATE_WAIT, deliver_direct, state_dir_trusted
 from .lines import IGNORED, exit_code, print_result, safe_type, summary
 from .mapping import alert_key
 from .prepare import Prepared, microtime, prepare
+from .progress import Progress
 
 if TYPE_CHECKING:  # delivery (transport, sockets, rate limits) is imported only when something is sent
     from ..outbox.delivery import Deliverer
@@ -70,6 +72,7 @@ class _Run:
         self.direct: List[Prepared] = []
         self.config_errors: List[Tuple[NotificationContext, str]] = []
         self.keys: Dict[str, str] = {}
+        self.root = ""
 
 
 def run_notify(
@@ -78,23 +81,30 @@ def run_notify(
     printer: Printer,
     bulk: bool = False,
     password_lookup: Optional[Lookup] = None,
+    progress: Optional[Progress] = None,
 ) -> int:
     deadline = time.monotonic() + NOTIFY_BUDGET
+    progress = progress or Progress()
+    progress.notifications = len(contexts)
     run = _Run()
     if bulk:
         # Checkmk sorts bulks newest first by default; deliver oldest first.
         contexts = sorted(contexts, key=lambda c: microtime(c, 0))
     site = environ.get("OMD_SITE", "")
+    root = run.root = state_dir(environ)
     settings_cache: Dict[FrozenSet[Tuple[str, str]], Any] = {}
     for n, ctx in enumerate(contexts):
+        before = len(run.states) + len(run.with_outbox) + len(run.direct)
         try:
             _take(ctx, n, site, settings_cache, run, printer, password_lookup)
         except Exception as exc:  # noqa: BLE001 - a bad context costs only itself
             printer.line("%s: notification skipped, it could not be read: %s at %s" % (
                 safe_type(ctx), type(exc).__name__, where(exc)))
             run.states.append(DEAD)
+        progress.read += 1
+        progress.events += len(run.states) + len(run.with_outbox) + len(run.direct) - before
+        progress.settled = len(run.states)  # ignored or rejected by design: nothing to queue
 
-    root = state_dir(environ)
     outbox = Outbox(root)
     unusable = ""
     if run.with_outbox or run.config_errors:
@@ -116,28 +126,39 @@ def run_notify(
             remember(root, item.target)  # for `sync`: alert key -> host/service
 
     deliverer = _LazyDeliverer(environ, password_lookup, run.keys)
+    enrichment = Enrichment(environ.get("OMD_ROOT", ""))
+    enqueued: Optional[List[Tuple[str, str]]] = None
+    disk_full = False
     try:
-        if run.direct:
-            run.states.extend(deliver_direct(run.direct, outbox, deliverer(), printer, deadline, "outbox off",
-                                              trusted))
         if run.with_outbox:
-            enqueued: Optional[List[Tuple[str, str]]] = None
-            disk_full = False
             if not unusable:
                 enqueued, unusable, disk_full = _enqueue(outbox, run.with_outbox, printer)
+            if enqueued is not None:
+                progress.settled += len(enqueued)  # on disk: the next run or the flush delivers them
+                enrichment.queued(run.with_outbox, enqueued, outbox)
+        if run.direct:
+            enrichment.in_memory(run.direct)
+            run.states.extend(deliver_direct(run.direct, outbox, deliverer(), printer, deadline, "outbox off",
+                                             trusted))
+            progress.settled += len(run.direct)
+        if run.with_outbox:
             if enqueued is None:
                 printer.line("outbox %s unusable: %s; delivering directly, in order, without retries" % (
                     root, unusable))
                 direct = run.with_outbox
                 if disk_full:
                     direct = _supersede_unstored(outbox, direct, printer, run.states)
+                enrichment.in_memory(direct)
                 run.states.extend(deliver_direct(direct, outbox, deliverer(), printer, deadline,
-                                                  "outbox unusable", trusted, disk_full))
+                                                 "outbox unusable", trusted, disk_full))
             else:
                 run.states.extend(_deliver_with_outbox(run.with_outbox, enqueued, outbox, deliverer, printer,
                                                        deadline, bulk))
     finally:
         deliverer.close()
+    if enrichment.late:
+        printer.line("inventory_facts: the run's %.0f s for inventory lookups were used up: %d alerts sent without "
+                     "facts" % (enrichment.budget, enrichment.late))
     for identity in outbox.buried:
         printer.line("unreadable or malformed outbox entry %s moved to the dead letters" % identity)
     if bulk:
@@ -238,7 +259,7 @@ def _take(ctx: NotificationContext, n: int, site: str, cache: Dict[FrozenSet[Tup
         run.config_errors.append((ctx, str(settings)))
         run.states.append(DEAD)
         return
-    items, ignored = prepare(ctx, settings, n)
+    items, ignored = prepare(ctx, settings, n, run.root)
     if ignored is not None:
         printer.line("%s %s: ignored (%s)" % (ignored.notification_type, ignored.alert_key, ignored.reason))
         run.states.append(IGNORED)

@@ -6,24 +6,27 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from typing import List, Mapping, NoReturn, Optional
+from typing import Callable, List, Mapping, NoReturn, Optional, Union
 
 from ..base.errors import EXIT_PERMANENT, EXIT_TEMPORARY, CmkIlertError, where
 from ..base.output import Printer
+from .progress import Progress
 
 #: Checkmk kills a notification plugin after 60 s; whatever happens (a hung
 #: file system, a resolver that ignores signals), the run ends before that.
 HARD_LIMIT = 55.0
 
 
-def start_watchdog(seconds: float, message: str, code: int) -> threading.Timer:
+def start_watchdog(seconds: float, message: Union[str, Callable[[], str]], code: int) -> threading.Timer:
     """Last resort: end the process after ``seconds`` with one line and ``code``.
     The outbox is crash-safe (every entry is durable before its first attempt),
-    so ending in the middle of anything loses nothing that was queued."""
+    so ending in the middle of anything loses nothing that was queued; a
+    callable ``message`` says what was queued at that moment."""
 
     def bail() -> None:
         try:
-            os.write(1, ("cmk_ilert: %s\n" % message).encode("utf-8"))
+            text = message() if callable(message) else message
+            os.write(1, ("cmk_ilert: %s\n" % text).encode("utf-8"))
         except OSError:
             pass
         os._exit(code)
@@ -38,11 +41,10 @@ def main(argv: Optional[List[str]] = None, environ: Optional[Mapping[str, str]] 
     args = sys.argv[1:] if argv is None else argv
     env = os.environ if environ is None else environ
     printer = Printer()
-    watchdog = start_watchdog(HARD_LIMIT, "stopped after %ds to stay within Checkmk's 60 s limit; queued events "
-                                          "are delivered by the next run or the site cron's flush" % HARD_LIMIT,
-                              EXIT_TEMPORARY)
+    progress = Progress()
+    watchdog = start_watchdog(HARD_LIMIT, lambda: progress.line(HARD_LIMIT), EXIT_TEMPORARY)
     try:
-        return _main(args, env, printer)
+        return _main(args, env, printer, progress)
     finally:
         watchdog.cancel()
 
@@ -65,7 +67,7 @@ def exit_now(code: int) -> NoReturn:
     os._exit(code)
 
 
-def _main(args: List[str], env: Mapping[str, str], printer: Printer) -> int:
+def _main(args: List[str], env: Mapping[str, str], printer: Printer, progress: Optional[Progress] = None) -> int:
     try:
         from ..checkmk.context import from_environ, parse_bulk  # lazy: the watchdog is armed first
         from .run import run_notify  # lazy: as above
@@ -76,8 +78,8 @@ def _main(args: List[str], env: Mapping[str, str], printer: Printer) -> int:
             if not contexts:
                 printer.line("bulk call without notifications, nothing to do")
                 return 0
-            return run_notify(contexts, env, printer, bulk=True)
-        return run_notify([from_environ(env)], env, printer)
+            return run_notify(contexts, env, printer, bulk=True, progress=progress)
+        return run_notify([from_environ(env)], env, printer, progress=progress)
     except CmkIlertError as exc:
         printer.line("error: %s" % exc)
         return exc.exit_code

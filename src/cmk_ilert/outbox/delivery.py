@@ -20,6 +20,7 @@ from ..checkmk.params import named
 from ..checkmk.password_store import Lookup
 from ..ilert.transport import DELIVERED as OK
 from ..ilert.transport import MIN_EXCHANGE, PERMANENT
+from . import keyindex
 from . import links as alertlinks
 from .coalesce import superseded
 from .entry import DEAD, DELIVERED, QUEUED, SUPERSEDED, Entry
@@ -154,6 +155,7 @@ class Deliverer(Sender):
                 problem = outbox.mark_delivered(entry)
                 if entry.data.get("event_type") == "RESOLVE":
                     outbox.mark_closed(entry.group)
+                    keyindex.mark_closed(outbox.root, str(entry.data.get("alert_key", "")))
                 detail = "delivered (%s%s)" % (outcome.detail, ", " + outcome.reference if outcome.reference else "")
                 # a URL that holds a secret (a server echoing the request) is not iLert's link
                 url = outcome.alert_url  # never one that holds (part of) a secret: see send()

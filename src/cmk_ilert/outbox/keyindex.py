@@ -7,15 +7,18 @@ reads them to acknowledge or comment the right object through Livestatus.
 
 Layout: ``index/<sha256(alert key)[:24]>.json`` below the state directory (the
 outbox creates the folder), one small file per alert key (0600), written
-atomically (temp file + rename) only when it is missing or names other objects,
-so a storm of repeated problems costs one small read per event.
+atomically (temp file + rename) only when it is missing, names other objects or
+is marked closed, so a storm of repeated problems costs one small read per event
+(and a time stamp). ``"closed": true`` marks a key whose last RESOLVE was delivered;
+the file's modification time is the key's last ALERT or that RESOLVE, which
+``Outbox.prune`` uses to drop entries of closed, idle keys (docs/delivery.md).
 """
 
 from __future__ import annotations
 
 import json
 import os
-from typing import NamedTuple, Optional
+from typing import Any, Dict, NamedTuple, Optional
 
 from ..base.digest import sha256
 from ..base.fsutil import read_regular, replace_atomically
@@ -38,11 +41,15 @@ def _path(root: str, alert_key: str) -> str:
 
 
 def remember(root: str, target: Target) -> None:
-    """Record ``target`` unless the index already holds exactly it. Never raises
-    for I/O problems: the index is a convenience for ``sync``, not part of delivery."""
+    """Record ``target`` (an ALERT of its key is on its way: the key may be open) unless
+    the index already holds exactly it, open; then only its time is refreshed (the
+    key's last ALERT, which pruning reads). Never raises for I/O problems: the index
+    is a convenience for ``sync``, not part of delivery."""
     path = _path(root, target.alert_key)
     try:
-        if lookup(root, target.alert_key) == target:
+        data = _read(root, target.alert_key)
+        if data is not None and _target(data, target.alert_key) == target and not data.get("closed"):
+            os.utime(path)
             return
         payload = json.dumps(target._asdict(), ensure_ascii=False, sort_keys=True).encode("utf-8")
         # tmp/ of the outbox: a temporary file left by a kill is pruned by the next flush
@@ -51,8 +58,28 @@ def remember(root: str, target: Target) -> None:
         return
 
 
-def lookup(root: str, alert_key: str) -> Optional[Target]:
-    """The recorded object of ``alert_key``, or None (unknown, unreadable, malformed)."""
+def mark_closed(root: str, alert_key: str) -> None:
+    """A RESOLVE of ``alert_key`` was delivered: no alert of ours is open under it, so
+    ``sync`` no longer needs the entry once the key has been idle (``Outbox.prune``).
+    Never raises."""
+    try:
+        data = _read(root, alert_key)
+        if data is None or _target(data, alert_key) is None or data.get("closed"):
+            return
+        data["closed"] = True
+        payload = json.dumps(data, ensure_ascii=False, sort_keys=True).encode("utf-8")
+        replace_atomically(_path(root, alert_key), payload, os.path.join(root, "tmp"), sync=False)
+    except (OSError, ValueError):
+        return
+
+
+def closed(root: str, alert_key: str) -> bool:
+    """Whether the last RESOLVE of ``alert_key`` was delivered after its last ALERT."""
+    data = _read(root, alert_key)
+    return bool(data is not None and _target(data, alert_key) is not None and data.get("closed") is True)
+
+
+def _read(root: str, alert_key: str) -> Optional[Dict[str, Any]]:
     try:
         raw = read_regular(_path(root, alert_key), 65536)
     except OSError:  # unknown, unreadable, not a regular file, too large
@@ -61,10 +88,18 @@ def lookup(root: str, alert_key: str) -> Optional[Target]:
         data = json.loads(raw.decode("utf-8"))
     except ValueError:
         return None
-    if not isinstance(data, dict):
-        return None
+    return data if isinstance(data, dict) else None
+
+
+def _target(data: Dict[str, Any], alert_key: str) -> Optional[Target]:
     fields = [data.get(name) for name in Target._fields]
     texts = [value for value in fields if isinstance(value, str)]
     if len(texts) != len(fields) or texts[0] != alert_key:
         return None
     return Target(*texts)
+
+
+def lookup(root: str, alert_key: str) -> Optional[Target]:
+    """The recorded object of ``alert_key``, or None (unknown, unreadable, malformed)."""
+    data = _read(root, alert_key)
+    return None if data is None else _target(data, alert_key)

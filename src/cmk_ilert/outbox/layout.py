@@ -7,9 +7,10 @@ Layout below the state directory (mode 0700, owned by the site user; files 0600)
     dead/<identity>.json            permanently rejected events: reason, type, key
                                     (never the integration key or the payload)
     tmp/                            files being written
-    locks/<group>.lock, flush.lock  flock files
+    locks/<group>.lock, flush.lock  flock files (group locks pruned when idle)
     rate/<keyhash>.json             rate-limit state per integration key
-    index/<keyhash>.json            alert key -> host/service, for ``sync``
+    index/<keyhash>.json            alert key -> host/service, for ``sync`` (pruned
+                                    when the key is closed and idle, ``keystate``)
     journal/superseded.jsonl        what ``coalesce`` dropped, when and why
     links/<keyhash>.json            the last iLert alert URL of an alert key
     sync/                           the state of ``sync`` (iLert -> Checkmk)

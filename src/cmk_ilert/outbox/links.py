@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Dict, Optional
+from typing import Optional
 
 from ..base.digest import sha256
 from ..base.fsutil import read_regular, replace_atomically
@@ -43,23 +43,3 @@ def last(root: str, alert_key: str) -> Optional[str]:
     if isinstance(data, dict) and data.get("alert_key") == alert_key and isinstance(data.get("alert_url"), str):
         return str(data["alert_url"])
     return None
-
-
-def all_links(root: str) -> Dict[str, str]:
-    """alert key -> last alert URL, for every key that has one."""
-    out: Dict[str, str] = {}
-    folder = os.path.join(root, LINKS_DIR)
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return out
-    for name in names:
-        if not name.endswith(".json"):
-            continue
-        try:
-            data = json.loads(read_regular(os.path.join(folder, name), 4096).decode("utf-8"))
-        except (OSError, ValueError):
-            continue
-        if isinstance(data, dict) and isinstance(data.get("alert_key"), str) and isinstance(data.get("alert_url"), str):
-            out[data["alert_key"]] = data["alert_url"]
-    return out

@@ -28,6 +28,7 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 from ..base.fsutil import NotRegular, errno_name, fsync_path, read_regular, replace_atomically, touch, unlink, write_new
 from .deadletters import DeadLetters
 from .entry import DEAD, DELIVERED, MAX_ENTRY_BYTES, QUEUED, Entry, Redactor, encode, valid_entry
+from .keystate import KEY_PRUNE_BUDGET, prune_keys
 from .policy import DEDUP_SECONDS, TMP_STALE_SECONDS, backoff_delay
 
 
@@ -206,13 +207,16 @@ class Outbox(DeadLetters):
         return Entry(entry.path, entry.identity, entry.group, data), None
 
     def prune(self, now: float) -> int:
-        removed = 0
+        removed = prune_keys(self, self.groups, now)
+        deadline = time.monotonic() + KEY_PRUNE_BUDGET  # the rest waits for the next flush
         for folder, age in ((self.sent, DEDUP_SECONDS), (self.tmp, TMP_STALE_SECONDS)):
             try:
                 names = os.listdir(folder)
             except OSError:
                 continue
             for name in names:
+                if time.monotonic() > deadline:
+                    break
                 path = os.path.join(folder, name)
                 try:
                     info = os.lstat(path)

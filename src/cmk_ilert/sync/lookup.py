@@ -18,6 +18,7 @@ from ..outbox import keyindex
 
 LIVESTATUS_TIMEOUT = 5.0
 _HASHED_KEY = re.compile(r"~[0-9a-f]{16}$")
+_EXACT_KEY = re.compile(r"~[0-9a-f]{10}$")
 
 
 class LiveObject(NamedTuple):
@@ -64,6 +65,10 @@ class ObjectFinder:
             return Wanted(target.host, target.service, True)
         if len(key) == MAX_ALERT_KEY and _HASHED_KEY.search(key):
             return "the key ends in a hash and this site's key index does not know it"
+        if _EXACT_KEY.search(key) and not (len(key) == MAX_ALERT_KEY and _HASHED_KEY.search(key)):
+            # a digest of the exact names (they differ from the folded ones): Livestatus is asked
+            # case-insensitively; two objects whose names differ only in case are refused by find()
+            key = key[:-11]
         host, _, service = key[len(self.prefix):].partition("/")
         if not host:
             return "no host name in the key"
