@@ -58,7 +58,8 @@ def test_full_disk_the_resolve_waits_while_its_alert_is_in_backoff(site, standin
     no_crash(result)
     assert result.returncode == 1, result.output
     assert event_types(standin) == ["ALERT"], "the RESOLVE went around its queued ALERT"
-    assert "disk full (ENOSPC)" in result.output and "RESOLVE cmk/mysite/web01/cpu load~f26268fd97: not sent" in result.output
+    assert "disk full (ENOSPC)" in result.output
+    assert "RESOLVE cmk/mysite/web01/cpu load~f26268fd97: not sent" in result.output
     assert len(result.lines) == 2, result.output  # outbox unusable + why the RESOLVE was not sent
     disk.free()
     flush = run(site, "flush", "--now")
