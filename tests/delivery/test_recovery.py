@@ -59,16 +59,16 @@ def test_wrong_key_status_crit_heartbeat_skips_then_retry_after_the_fix(site, st
         in beat.lines[0] and "HTTP 401" in beat.lines[0], beat.output
 
     listed = site.cli("dead")
-    assert listed.returncode == 2 and "ALERT cmk/mysite/web01/cpu load" in listed.stdout, listed.output
+    assert listed.returncode == 2 and "ALERT cmk/mysite/web01/cpu load~f26268fd97" in listed.stdout, listed.output
     assert KEY_UNAUTHORIZED not in listed.output
 
     site.password_store({"ilert": KEY_API})  # the admin fixes the key in the store
     retry = site.cli("retry", "--all")
     no_traceback(retry)
     assert retry.returncode == 0, retry.output
-    assert "ALERT cmk/mysite/web01/cpu load: back in the queue" in retry.output
-    assert "ALERT cmk/mysite/web01/cpu load: delivered" in retry.output, retry.output
-    assert [(a["key"], a["status"]) for a in standin.alerts()] == [("cmk/mysite/web01/cpu load", "PENDING")]
+    assert "ALERT cmk/mysite/web01/cpu load~f26268fd97: back in the queue" in retry.output
+    assert "ALERT cmk/mysite/web01/cpu load~f26268fd97: delivered" in retry.output, retry.output
+    assert [(a["key"], a["status"]) for a in standin.alerts()] == [("cmk/mysite/web01/cpu load~f26268fd97", "PENDING")]
     assert site.dead() == [] and site.queue() == []
     assert site.cli("status").returncode == 0
     again = heartbeat(site, standin)
@@ -103,7 +103,7 @@ def test_retry_discards_an_alert_whose_resolve_was_delivered_later(site, standin
     retry = site.cli("retry", "--all")
     no_traceback(retry)
     assert retry.returncode == 0, retry.output
-    assert ("ALERT cmk/mysite/web01/cpu load: discarded, not sent again: a RESOLVE of its alert key was "
+    assert ("ALERT cmk/mysite/web01/cpu load~f26268fd97: discarded, not sent again: a RESOLVE of its alert key was "
             "delivered after it was rejected: the problem has recovered") in retry.output, retry.output
     assert [e["body"]["eventType"] for e in event_requests(standin)] == ["ALERT", "RESOLVE"]  # nothing re-sent
     assert site.dead() == [] and site.cli("status").returncode == 0
@@ -121,7 +121,8 @@ def test_discard_handles_a_dead_letter_and_leaves_a_record(site, standin):
     assert run.returncode == 0 and "discarded, not sent" in run.output, run.output
     assert site.dead() == [] and site.cli("status").returncode == 0
     [line] = (site.state_dir / "journal" / "handled.jsonl").read_text().splitlines()
-    assert json.loads(line)["handled"] == "discarded" and json.loads(line)["alert_key"] == "cmk/mysite/web01/cpu load"
+    record = json.loads(line)
+    assert record["handled"] == "discarded" and record["alert_key"] == "cmk/mysite/web01/cpu load~f26268fd97"
     assert event_requests(standin)[-1]["body"]["eventType"] == "ALERT" and len(event_requests(standin)) == 1
 
 
@@ -168,6 +169,6 @@ def test_retry_discards_an_alert_whose_object_is_ok_now(site, standin):
         retry = site.cli("retry", "--all")
     no_traceback(retry)
     assert retry.returncode == 0, retry.output
-    assert ("ALERT cmk/mysite/web01/cpu load: discarded, not sent again: its object is OK in Checkmk now "
+    assert ("ALERT cmk/mysite/web01/cpu load~f26268fd97: discarded, not sent again: its object is OK in Checkmk now "
             "(Livestatus)") in retry.output, retry.output
     assert standin.alerts() == [] and site.dead() == []

@@ -19,7 +19,7 @@ from tests.hostile.conftest import event_types, no_crash, notification, run
 
 pytestmark = pytest.mark.outbox_logic  # interpreter-independent: run once, on the dev Python
 
-KEY = "cmk/mysite/web01/cpu load"
+KEY = "cmk/mysite/web01/cpu load~f26268fd97"  # tests.support.contexts.alert_key("mysite", "web01", "CPU load")
 HEARTBEAT_KEY = "il1hbt-TEST-HEARTBEAT-0001"  # registered by the standin fixture
 
 

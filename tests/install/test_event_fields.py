@@ -52,8 +52,9 @@ def test_one_rule_routes_each_host_to_its_team_by_label(installed: FakeSite, sta
     run_ok(installed, service("PROBLEM", rule, HOSTNAME="web01", HOSTLABEL_team="team-web", MICROTIME="2"))
     run_ok(installed, service("PROBLEM", rule, HOSTNAME="misc01", MICROTIME="3"))  # no label: the fallback
     keys = [(b["alertKey"], b["routingKey"]) for b in alerts_of(standin)]
-    assert keys == [("cmk/mysite/db01/cpu load", "team-db"), ("cmk/mysite/web01/cpu load", "team-web"),
-                    ("cmk/mysite/misc01/cpu load", "team-ops")]
+    assert keys == [("cmk/mysite/db01/cpu load~3b45b3e380", "team-db"),
+                    ("cmk/mysite/web01/cpu load~f26268fd97", "team-web"),
+                    ("cmk/mysite/misc01/cpu load~cb02d3f0c6", "team-ops")]
 
 
 def test_service_label_first_then_host_label(installed: FakeSite, standin) -> None:  # noqa: F811
@@ -187,7 +188,7 @@ def test_ack_on_an_accepted_alert_still_delivers_the_comment(installed: FakeSite
     assert [b["eventType"] for b in sent] == ["ALERT", "ACCEPT", "ACCEPT", "COMMENT"], output
     assert sent[3]["comments"] == [{"creator": "Carol Admin", "content": "Still on it"}]
     assert sent[3]["alertKey"] == sent[2]["alertKey"]
-    assert "ALREADY_ACCEPTED" in output and "COMMENT cmk/mysite/web01/cpu load: delivered" in output
+    assert "ALREADY_ACCEPTED" in output and "COMMENT cmk/mysite/web01/cpu load~f26268fd97: delivered" in output
     contents = [c["content"] for c in standin.alerts()[0]["comments"]]
     assert contents == ["Working on it", "Still on it"]
 
@@ -261,8 +262,8 @@ def test_dry_run_shows_how_the_templates_came_out(installed: FakeSite, tmp_path:
         run = installed.cli("dry-run", path)
         assert run.returncode == 0, run.output
         teams[team] = json.loads(run.stdout)["body"]["routingKey"]
-        assert "ALERT cmk/mysite/web01/cpu load: routing key '%s' from routing_key '$HOSTLABEL_team$'" % team \
-            in run.stderr
+        key = "cmk/mysite/web01/cpu load~f26268fd97"
+        assert "ALERT %s: routing key '%s' from routing_key '$HOSTLABEL_team$'" % (key, team) in run.stderr
         assert "severity 1 (state CRITICAL, service level 20)" in run.stderr
         assert "services checkout from ilert_services '$SERVICELABEL_ilert_service$'" in run.stderr
     assert teams == {"team-db": "team-db", "team-web": "team-web"}

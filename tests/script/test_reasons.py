@@ -74,7 +74,7 @@ def test_queued_after_a_5xx_says_server_error_and_the_next_event_waits_for_the_r
     assert re.search(r"queued for retry \(HTTP 503( SERVICE_UNAVAILABLE)? server error at iLert\), attempt 1, "
                      r"next in \d+s$", line), line
     line = assert_clean(site.run(service("ACKNOWLEDGEMENT", params)), 1, lines=2)  # the ACCEPT and its COMMENT
-    assert re.search(r"ACCEPT cmk/mysite/web01/cpu load: queued: retry 2 waits until %s after: "
+    assert re.search(r"ACCEPT cmk/mysite/web01/cpu load~f26268fd97: queued: retry 2 waits until %s after: "
                      r"HTTP 503( SERVICE_UNAVAILABLE)? server error at iLert \(will be delivered" % ISO, line), line
 
 

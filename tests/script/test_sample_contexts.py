@@ -18,7 +18,7 @@ from tests.script.util import (
     microtime,
     params,
 )
-from tests.support.contexts import host
+from tests.support.contexts import alert_key, host
 
 pytestmark = pytest.mark.runtime
 
@@ -102,7 +102,7 @@ def test_sample_service_problem_api(site, standin):
     assert "cmk/heute/heute/cpu utilization" in line
     body = event_requests(standin)[0]["body"]
     assert body["eventType"] == "ALERT"
-    assert body["alertKey"] == "cmk/heute/heute/cpu utilization"
+    assert body["alertKey"] == "cmk/heute/heute/cpu utilization~18ac95bcf4"
     assert body["priority"] == "LOW"  # WARNING
     summary, details = body["summary"], body["details"]
     assert_plain(summary)
@@ -265,7 +265,7 @@ def test_unicode_host_and_service_names(site, standin, fmt, ascii_stdout):
     alert = standin.alerts()[0]
     if fmt == "api":
         body = event_requests(standin)[0]["body"]
-        assert body["alertKey"] == key.casefold()
+        assert body["alertKey"] == alert_key("heute", UNICODE_HOST, UNICODE_SERVICE)
         assert UNICODE_SERVICE in body["summary"] and "zu heiß ⚠" in body["summary"]
         assert "Zeile 2 – äöü" in body["details"].split("\n")
         assert body["customDetails"]["host"] == UNICODE_HOST

@@ -190,7 +190,7 @@ def test_site_marker_of_another_site_is_never_acted_on(
 
 def test_api_and_checkmk_sources_side_by_side(cmk: FakeSite, ilert: Any, live: LivestatusStandIn) -> None:
     via_api = open_any(cmk, ilert, service("PROBLEM", api_params(ilert.url)))
-    assert via_api["alertKey"] == "cmk/mysite/web01/cpu load"
+    assert via_api["alertKey"] == "cmk/mysite/web01/cpu load~f26268fd97"
     assert open_checkmk(cmk, ilert, host("PROBLEM", checkmk_params(ilert.url)))["alertKey"] == "db01"
     # an alert of another tool on the api source, whose key looks like a host of this site:
     # an API-type source's keys are cmk_ilert's only when they start with cmk/<site>/
