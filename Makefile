@@ -31,13 +31,13 @@ setup: $(VENV)/.ready
 demo: setup
 	$(PY) tools/demo.py
 
-## Everything CI runs: lint, the test suite, the interpreter matrix (the script under each
-## release's Python, 3.8 ... 3.13, as far as present; with CI=true a missing one fails).
+## Everything CI runs: lint, then three stages as nox sessions (noxfile.py), three at a time:
+## the test suite, the slow family (crash, storm and budget trials) and the interpreter matrix (the
+## script under each release's Python, 3.8 ... 3.13, as far as present; with CI=true a missing one
+## fails). tools/matrix.py runs them with nox --parallel and ends with the table of what ran.
 test: setup lint
-	@echo "== test suite (pytest -n 2)"
-	$(PY) -m pytest -n 2
-	@echo "== interpreter matrix"
-	$(PY) tools/matrix.py
+	@echo "== test suite, slow family, interpreter matrix (nox sessions, 3 at a time)"
+	$(PY) tools/matrix.py --suite --slow --jobs 3
 
 test-fast: setup
 	$(PY) -m pytest -x -q
@@ -46,10 +46,10 @@ test-slow: setup
 	$(PY) -m pytest -m slow
 
 matrix: setup
-	$(PY) tools/matrix.py
+	$(PY) tools/matrix.py --jobs 2
 
 lint: setup
-	$(PY) -m ruff check src notifications mkp tools bench tests web cmk_addons_plugins standin
+	$(PY) -m ruff check src notifications mkp tools bench tests web cmk_addons_plugins standin noxfile.py
 	$(PY) -m mypy
 	$(VENV)/bin/lint-imports
 	/bin/sh tools/check_py38_syntax.sh

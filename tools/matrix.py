@@ -1,47 +1,61 @@
 #!/usr/bin/env python3
-"""Run the script tests under every Checkmk release's site Python and requests.
+"""Run test stages as nox sessions (noxfile.py), several at a time, and end with a loud table.
 
-For each release (mkp/checkmk_releases.py) this finds the interpreter, keeps a
-cached virtual environment with that release's requests pin under
-``.cache/matrix/``, and runs the ``runtime`` tests with ``CMK_ILERT_TEST_PYTHON``
-pointing at it: the test process stays on the dev Python, the notification
-script under test runs on the old one, exactly as on a site.
+The sessions: ``matrix-2.0`` ... ``matrix-2.5`` run the ``runtime`` tests under each Checkmk
+release's site Python and ``requests`` pin (nox keeps a venv per release under ``.cache/nox/``);
+with ``--suite`` the default test suite, with ``--slow`` the slow family (crash, storm and budget
+trials) join them. nox runs them (``nox --parallel``: ``--jobs`` at a time, each session's output
+printed as one block when it ends); this script only adds what nox has not:
 
-Interpreters are looked up in pyenv's ``versions`` folder (``$PYENV_ROOT`` if
-set, else ``pyenv root`` and ``~/.pyenv``), then as ``pythonX.Y`` on ``PATH``;
-each candidate must run and report its version. To hide them all, e.g. to
-try a machine with one Python: ``PYENV_ROOT=/nonexistent PATH=/usr/bin:/bin``.
+* the table at the end naming every session's result, and what did NOT run and how to get it;
+* strictness: a missing interpreter fails the run only in CI (``CI=true``, ``1`` or ``yes``, as
+  ``.ci/run`` has it) or with ``--strict``; ``--allow-missing`` passes even in CI. (nox's own
+  default treats any ``CI`` variable, even ``CI=false``, as CI; this passes the flag explicitly.)
+* a line every minute naming the sessions still running (nox is silent between blocks when its
+  output is not a terminal, as in CI).
 
-A release whose interpreter is missing is NOT RUN, never silently: the run
-ends with a summary naming it and how to get it. It fails the run only in CI
-(``CI=true`` in the environment, as ``.ci/run`` has it) or with ``--strict``;
-``--allow-missing`` passes even in CI.
+Interpreters are found as noxfile.py says (pyenv's ``versions`` folder, then ``pythonX.Y`` on
+``PATH``); to hide them all, e.g. to try a machine with one Python:
+``PYENV_ROOT=/nonexistent PATH=/usr/bin:/bin``.
 """
 
 from __future__ import annotations
 
 import argparse
-import glob
+import json
 import os
 import re
-import select
-import shutil
+import signal
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
-from typing import IO, Dict, List, NamedTuple, Optional, Tuple
+from typing import IO, Dict, List, NamedTuple, Optional
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from mkp.checkmk_releases import RELEASES, Release  # noqa: E402
+from mkp.checkmk_releases import RELEASES  # noqa: E402
+from tools.interpreters import find_python  # noqa: E402,F401  (tests/tooling/test_setup.py uses it)
 
 RULE = "=" * 78
+NOT_FOUND = re.compile(r"[Ii]nterpreter .* not found")
+BLOCK = re.compile(r"^=+ \S+ (?P<name>[\w.-]+): (?P<status>\w+)")
+STARTING = re.compile(r"^Starting session (?P<name>[\w.-]+)\.\.\.")
+PYTEST_TAIL = re.compile(r"^=*\s*(\d+ (passed|failed|error|errors|skipped|deselected)\b.*? in [\d.]+s)")
+
+
+class Stage(NamedTuple):
+    session: str  # nox session name
+    label: str  # as the table names it
+    python: str
+    requests: str
 
 
 class Row(NamedTuple):
-    line: str
+    label: str
     python: str
     requests: str
     verdict: str  # PASS, FAIL, NOT RUN
@@ -52,147 +66,165 @@ def in_ci(environ: Dict[str, str]) -> bool:
     return environ.get("CI", "").strip().lower() in ("true", "1", "yes")
 
 
-def pyenv_roots(environ: Dict[str, str]) -> List[str]:
-    explicit = environ.get("PYENV_ROOT")
-    if explicit is not None:
-        return [explicit]  # pyenv's own variable: it decides, also when it names nothing
-    roots = []
-    try:
-        out = subprocess.run(["pyenv", "root"], capture_output=True, text=True, timeout=10, env=environ)
-        roots.append(out.stdout.strip())
-    except (OSError, subprocess.SubprocessError):
-        pass
-    home = environ.get("HOME")
-    if home:
-        roots.append(os.path.join(home, ".pyenv"))
-    return [r for r in roots if r]
+def dev_versions() -> tuple[str, str]:
+    import requests  # the dev venv's
+
+    return "%d.%d" % sys.version_info[:2], requests.__version__
 
 
-def _version_key(path: str) -> List[int]:
-    folder = path.split("/versions/")[1].split("/")[0]
-    return [int(x) for x in folder.split(".") if x.isdigit()]
+def stages(suite: bool, slow: bool, lines: Optional[List[str]]) -> List[Stage]:
+    """Longest first: nox starts them in this order."""
+    python, requests = dev_versions()
+    chosen: List[Stage] = []
+    if slow:
+        chosen.append(Stage("slow", "slow family", python, requests))
+    if suite:
+        chosen.append(Stage("suite", "test suite", python, requests))
+    for line, release in sorted(RELEASES.items(), key=lambda kv: [int(x) for x in kv[0].split(".")]):
+        if not lines or line in lines:
+            chosen.append(Stage("matrix-" + line, "Checkmk " + line, release.python, release.requests))
+    return chosen
 
 
-def reports_version(python: str, version: str) -> bool:
-    """The candidate runs and is Python ``version`` (a pyenv shim of another version is not)."""
-    try:
-        out = subprocess.run([python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-                             capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return out.returncode == 0 and out.stdout.strip() == version
+class Watch:
+    """Passes nox's output through; notes which sessions run and each one's last pytest summary."""
+
+    def __init__(self, out: IO[str], every: float) -> None:
+        self.out = out
+        self.every = every
+        self.lock = threading.Lock()
+        self.running: Dict[str, float] = {}
+        self.current: Optional[str] = None  # the session whose block is being printed
+        self.tails: Dict[str, str] = {}
+        self.last_output = time.monotonic()
+        self.done = threading.Event()
+
+    def line(self, text: str) -> None:
+        with self.lock:
+            self.out.write(text + "\n")
+            self.out.flush()
+            self.last_output = time.monotonic()
+            started = STARTING.match(text)
+            block = BLOCK.match(text)
+            if started:
+                self.running[started.group("name")] = time.monotonic()
+            elif block:
+                self.current = block.group("name")
+                self.running.pop(self.current, None)
+            elif self.current:
+                tail = PYTEST_TAIL.match(text.strip())
+                if tail:
+                    self.tails[self.current] = tail.group(1)
+
+    def heartbeat(self) -> None:
+        while not self.done.wait(5.0):
+            with self.lock:
+                if self.running and time.monotonic() - self.last_output >= self.every:
+                    now = time.monotonic()
+                    self.out.write("... still running: %s\n" % ", ".join(
+                        "%s (%.0fs)" % (name, now - since) for name, since in self.running.items()))
+                    self.out.flush()
+                    self.last_output = now
 
 
-def find_python(version: str, environ: Optional[Dict[str, str]] = None) -> Optional[str]:
-    env = dict(os.environ if environ is None else environ)
-    candidates: List[str] = []
-    for root in pyenv_roots(env):
-        pattern = os.path.join(root, "versions", version + ".*", "bin", "python" + version)
-        candidates += sorted(glob.glob(pattern), key=_version_key, reverse=True)
-    on_path = shutil.which("python" + version, path=env.get("PATH", ""))
-    if on_path:
-        candidates.append(on_path)
-    for candidate in candidates:
-        if reports_version(candidate, version):
-            return candidate
-    return None
-
-
-def ensure_env(python: str, version: str, requests_pin: str, out: IO[str]) -> str:
-    """The cached venv of this release's Python and requests pin; (re)made when missing or broken
-    (e.g. its interpreter, a symlink, is gone). Made from the interpreter's real path, so that a
-    symlink found on PATH today cannot break it tomorrow."""
-    target = REPO / ".cache" / "matrix" / ("py%s-requests%s" % (version, requests_pin))
-    exe = target / "bin" / "python"
-    marker = target / ".ready"
-    if not (marker.exists() and reports_version(str(exe), version)):
-        python = os.path.realpath(python)
-        out.write("    creating %s (requests==%s)\n" % (target.relative_to(REPO), requests_pin))
-        out.flush()
-        shutil.rmtree(target, ignore_errors=True)
-        subprocess.run([python, "-m", "venv", str(target)], check=True, stdout=subprocess.DEVNULL)
-        subprocess.run([str(exe), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                        "requests==" + requests_pin], check=True)
-        marker.write_text("ok\n")
-    return str(exe)
-
-
-def stream(cmd: List[str], env: Dict[str, str], prefix: str, out: IO[str],
-           quiet_after: float = 30.0) -> Tuple[int, List[str]]:
-    """Run ``cmd`` and echo its output line by line behind ``prefix`` (pytest -q prints a line of
-    dots and a percentage per ~75 tests); a status line overwritten with a carriage return is
-    dropped. After ``quiet_after`` seconds without a line, say that it is still running.
-    Returns the exit code and the output's last lines."""
-    started = time.monotonic()
-    proc = subprocess.Popen(cmd, cwd=str(REPO), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    assert proc.stdout is not None
-    fd = proc.stdout.fileno()
-    lines: List[str] = []
-    partial = ""
-    last_line_at = time.monotonic()
-    while True:
-        ready, _, _ = select.select([fd], [], [], 5.0)
-        if not ready:
-            if time.monotonic() - last_line_at >= quiet_after:
-                out.write("%s... still running, %.0fs so far\n" % (prefix, time.monotonic() - started))
-                out.flush()
-                last_line_at = time.monotonic()
+def children_of(pid: int) -> List[int]:
+    """The processes whose parent is ``pid`` (Linux /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
             continue
-        chunk = os.read(fd, 4096)
-        if not chunk:
-            break
-        partial += chunk.decode("utf-8", "replace").replace("\r\n", "\n")
-        *complete, partial = partial.split("\n")
-        for line in complete:
-            line = line.rsplit("\r", 1)[-1]  # what a terminal would show after the overwrites
-            if line.strip() and (not lines or line != lines[-1]):  # xdist repeats "bringing up nodes..."
-                out.write(prefix + line + "\n")
-                lines = (lines + [line])[-200:]
-        if complete:
-            out.flush()
-            last_line_at = time.monotonic()
-    if partial.strip():
-        out.write(prefix + partial + "\n")
-        lines.append(partial)
-    return proc.wait(), lines
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
 
 
-def run_release(index: int, total: int, release: Release, python: str, workers: int,
-                pytest_args: List[str], out: IO[str]) -> Row:
-    tag = "[%d/%d] Checkmk %s" % (index, total, release.line)
-    started = time.monotonic()
-    out.write("\n%s: started %s, Python %s (%s), requests %s\n" % (
-        tag, time.strftime("%H:%M:%S"), release.python, python, release.requests))
-    out.flush()
+def run_nox(chosen: List[Stage], jobs: int, strict: bool, pytest_args: List[str], out: IO[str],
+            report: Path, every: float, envdir: Optional[str]) -> tuple[int, Dict[str, str]]:
+    cmd = [sys.executable, "-m", "nox", "-f", str(REPO / "noxfile.py"), "--no-color", "--parallel", str(jobs),
+           "--report", str(report), *(["--envdir", envdir] if envdir else []),
+           "--error-on-missing-interpreters" if strict else "--no-error-on-missing-interpreters",
+           "-s", *[s.session for s in chosen]]
+    if pytest_args:
+        cmd += ["--", *pytest_args]
+    watch = Watch(out, every)
+    beat = threading.Thread(target=watch.heartbeat, daemon=True)
+    beat.start()
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(cmd, cwd=str(REPO), env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, errors="replace")
+    assert proc.stdout is not None
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
     try:
-        exe = ensure_env(python, release.python, release.requests, out)
-    except subprocess.CalledProcessError as exc:
-        return Row(release.line, release.python, release.requests, "FAIL",
-                   "could not prepare the venv (%s exited %d)" % (os.path.basename(str(exc.cmd[0])), exc.returncode))
-    env = dict(os.environ, CMK_ILERT_TEST_PYTHON=exe, CMK_ILERT_TEST_RELEASE=release.line)
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", str(workers),
-           "-m", "runtime and not slow", *pytest_args]
-    code, lines = stream(cmd, env, "    %s | " % release.line, out)
-    tail = [re.sub(r" \(\d+:\d\d:\d\d\)", "", x.strip("= ")) for x in lines if x.strip()][-1:] or ["(no output)"]
-    verdict = "PASS" if code == 0 else "FAIL"
-    took = time.monotonic() - started
-    out.write("%s: %s in %.0fs: %s\n" % (tag, verdict, took, tail[0]))
-    out.flush()
-    return Row(release.line, release.python, release.requests, verdict, "%s (%.0fs in all)" % (tail[0], took))
+        for raw in proc.stdout:
+            watch.line(raw.rstrip("\n").rsplit("\r", 1)[-1])
+    except KeyboardInterrupt:  # stopped (Ctrl-C, or SIGTERM, e.g. a CI timeout)
+        # nox --parallel runs each session in a child of its own session (process group); nox 2026.10.20
+        # leaves them running when it is interrupted itself, so they are stopped here, group by group.
+        sessions = children_of(proc.pid)
+        proc.send_signal(signal.SIGINT)
+        for pid in sessions:
+            try:
+                os.killpg(pid, signal.SIGTERM)
+            except OSError:
+                pass
+        proc.wait()
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    code = proc.wait()
+    watch.done.set()
+    beat.join()
+    return code, watch.tails
 
 
-def summary(rows: List[Row], strict: bool, out: IO[str]) -> int:
+def rows_from(chosen: List[Stage], report: Path, code: int, tails: Dict[str, str]) -> List[Row]:
+    try:
+        sessions = {s["name"]: s for s in json.loads(report.read_text())["sessions"]}
+    except (OSError, ValueError, KeyError):
+        sessions = {}
+    rows = []
+    for stage in chosen:
+        entry = sessions.get(stage.session)
+        if entry is None:
+            rows.append(Row(stage.label, stage.python, stage.requests, "FAIL",
+                            "no result from nox (it exited %d)" % code))
+            continue
+        reason = entry.get("reason") or ""
+        took = " (%.0fs)" % entry["duration"] if entry.get("duration") else ""
+        if NOT_FOUND.search(reason):
+            rows.append(Row(stage.label, stage.python, stage.requests, "NOT RUN",
+                            "python%s not found (pyenv or PATH)" % stage.python))
+        elif entry["result"] == "success":
+            rows.append(Row(stage.label, stage.python, stage.requests, "PASS", tails.get(stage.session, "") + took))
+        else:
+            rows.append(Row(stage.label, stage.python, stage.requests, "FAIL",
+                            (tails.get(stage.session) or reason or entry["result"]) + took))
+    return rows
+
+
+def summary(rows: List[Row], strict: bool, wall: float, out: IO[str]) -> int:
     missing = [r for r in rows if r.verdict == "NOT RUN"]
     failed = [r for r in rows if r.verdict == "FAIL"]
-    ran = [r for r in rows if r.verdict != "NOT RUN"]
-    out.write("\n%s\nInterpreter matrix: the notification script's tests under each release's site Python\n" % RULE)
-    out.write("  %-8s %-7s %-9s %-8s %s\n" % ("Checkmk", "Python", "requests", "result", "detail"))
+    releases = [r for r in rows if r.label.startswith("Checkmk ")]
+    out.write("\n%s\nTest stages (nox sessions; the matrix runs the script's tests under each release's site "
+              "Python)\n" % RULE)
+    out.write("  %-12s %-7s %-9s %-8s %s\n" % ("stage", "Python", "requests", "result", "detail"))
     for row in rows:
-        out.write("  %-8s %-7s %-9s %-8s %s\n" % row)
-    out.write("  %d of %d releases ran, %d failed, %d NOT RUN\n" % (len(ran), len(rows), len(failed), len(missing)))
+        out.write("  %-12s %-7s %-9s %-8s %s\n" % row)
+    if releases:
+        out.write("  %d of %d releases ran, %d failed, %d NOT RUN\n" % (
+            sum(r.verdict != "NOT RUN" for r in releases), len(releases),
+            sum(r.verdict == "FAIL" for r in releases), sum(r.verdict == "NOT RUN" for r in releases)))
+    out.write("  %d stage(s) in %.0fs wall, %d failed\n" % (len(rows), wall, len(failed)))
     if missing:
         versions = sorted({r.python for r in missing}, key=lambda v: [int(x) for x in v.split(".")])
-        out.write("\n  NOT RUN: %s.\n" % ", ".join("Checkmk %s (Python %s)" % (r.line, r.python) for r in missing))
+        out.write("\n  NOT RUN: %s.\n" % ", ".join("%s (Python %s)" % (r.label, r.python) for r in missing))
         out.write("  The script was NOT tested under %s on this machine.\n" % ", ".join(
             "Python " + v for v in versions))
         out.write("  Get them with:  pyenv install %s   (or put %s on PATH), then: make matrix\n" % (
@@ -212,32 +244,30 @@ def main(argv: Optional[List[str]] = None) -> int:
     strictness.add_argument("--strict", action="store_true", help="a missing interpreter fails the run (CI's default)")
     strictness.add_argument("--allow-missing", action="store_true", help="a missing interpreter never fails the run")
     parser.add_argument("--release", action="append", help="only these release lines (e.g. 2.0)")
-    parser.add_argument("--workers", type=int, default=2, help="pytest-xdist workers per run (default 2)")
-    parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments")
+    parser.add_argument("--suite", action="store_true", help="also run the default test suite (nox session suite)")
+    parser.add_argument("--slow", action="store_true", help="also run the slow family (nox session slow)")
+    parser.add_argument("--jobs", type=int, default=2, help="sessions at a time (default 2)")
+    parser.add_argument("--envdir", help="where nox keeps the venvs (default .cache/nox)")
+    parser.add_argument("--heartbeat", type=float, default=60.0, help="seconds of silence before a still-running line")
+    parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments, given to every session")
     args = parser.parse_args(argv)
     strict = args.strict or (in_ci(dict(os.environ)) and not args.allow_missing)
     out = sys.stdout
 
-    chosen = [r for line, r in sorted(RELEASES.items(), key=lambda kv: [int(x) for x in kv[0].split(".")])
-              if not args.release or line in args.release]
-    found = {r.line: find_python(r.python) for r in chosen}
-    present = [r for r in chosen if found[r.line]]
-    out.write("Interpreter matrix: %d release(s) to run (%s)%s\n" % (
-        len(present), ", ".join("%s on %s" % (r.line, r.python) for r in present) or "none",
-        "; not found: " + ", ".join("Python %s for %s" % (r.python, r.line) for r in chosen if not found[r.line])
-        if len(present) < len(chosen) else ""))
+    chosen = stages(args.suite, args.slow, args.release)
+    out.write("Test stages: %s, %d at a time (nox --parallel)\n" % (", ".join(s.session for s in chosen), args.jobs))
     out.flush()
-    rows: List[Row] = []
-    index = 0
-    for release in chosen:
-        python = found[release.line]
-        if python is None:
-            rows.append(Row(release.line, release.python, release.requests, "NOT RUN",
-                            "python%s not found (pyenv or PATH)" % release.python))
-            continue
-        index += 1
-        rows.append(run_release(index, len(present), release, python, args.workers, args.pytest_args, out))
-    return summary(rows, strict, out)
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "nox-report.json"
+        try:
+            code, tails = run_nox(chosen, args.jobs, strict, args.pytest_args, out, report, args.heartbeat,
+                                  args.envdir)
+        except KeyboardInterrupt:
+            out.write("\nStopped: the sessions were ended, nothing is reported.\n")
+            return 130
+        rows = rows_from(chosen, report, code, tails)
+    return summary(rows, strict, time.monotonic() - started, out)
 
 
 if __name__ == "__main__":

@@ -162,9 +162,16 @@ def _trial(n: int, seed: int, ilert: Any, root: Path, artifacts: List[Path]) -> 
     with livestatus_of(site, FIXTURES) as live:
         prepare(site, ilert)
         live.always("slow:%.2f" % rnd.uniform(0.2, 0.6))
+        # The kill lands at a random point of the run, not of the wall clock: under load (CI runs this
+        # beside the matrix) the interpreter's start alone can outlast a fixed window, and every kill
+        # then hit a run that had not begun. So the window starts after a start as slow as this one's.
+        started = time.monotonic()
+        subprocess.run([runtime_python(), "-m", "cmk_ilert", "--help"], env=site.environment(),
+                       capture_output=True, timeout=60)
+        startup = time.monotonic() - started
         victim = subprocess.Popen([runtime_python(), "-m", "cmk_ilert", "sync", "--api-url", ilert.url],
                                   env=site.environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        pause = rnd.uniform(0.2, 2.5)
+        pause = startup + rnd.uniform(0.2, 2.5)
         time.sleep(pause)
         victim.send_signal(signal.SIGKILL)
         out, err = victim.communicate(timeout=60)
