@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Dict
 
 import nox
 
@@ -32,6 +33,13 @@ if str(REPO) not in sys.path:
 from mkp.checkmk_releases import RELEASES, Release  # noqa: E402
 from tools.interpreters import find_python  # noqa: E402
 
+#: The suite's own script runs happen under this release's site Python and requests pin, so the
+#: suite is that release's matrix run too (matrix-2.2 is then not run again: same tests, same
+#: interpreter, same requests). Without that interpreter the suite's script runs use the site
+#: Python of ``make setup`` and matrix-2.2 is NOT RUN like any release whose Python is missing.
+SUITE_RELEASE = RELEASES["2.2"]
+SUITE_PYTHON = find_python(SUITE_RELEASE.python)
+
 nox.options.default_venv_backend = "venv"
 nox.options.download_python = "never"
 nox.options.envdir = str(REPO / ".cache" / "nox")
@@ -39,16 +47,32 @@ nox.options.reuse_venv = "yes"
 # On reuse, nox checks the venv's interpreter only with this set: a venv kept in .cache/ must not
 # stand in for an interpreter that is gone or hidden (then the session is "not found", as it should).
 os.environ.setdefault("NOX_ENABLE_STALENESS_CHECK", "1")
-nox.options.sessions = ["suite", "slow", *("matrix-" + line for line in RELEASES)]
+nox.options.sessions = ["suite", "slow", *("matrix-" + line for line in RELEASES
+                                            if not (SUITE_PYTHON and line == SUITE_RELEASE.line))]
 
 #: pytest as every session runs it: the dev Python, no cache folder in the checkout.
 PYTEST = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"]
 
 
-@nox.session(python=False, allow_parallel=True)
-def suite(session: nox.Session) -> None:
-    """The default test suite (everything but the slow family) on two workers, in the dev venv."""
-    session.run(*PYTEST, "-n", "2", *session.posargs, external=True)
+
+
+def _suite(session: nox.Session, env: Dict[str, str]) -> None:
+    session.run(*PYTEST, "-n", "2", *session.posargs, external=True, env=env)
+
+
+if SUITE_PYTHON:
+    @nox.session(name="suite", python=SUITE_PYTHON, allow_parallel=True)
+    def suite(session: nox.Session) -> None:
+        """The default test suite (everything but the slow family) on two workers, the notification
+        script under Checkmk 2.2's Python and requests (the 2.2 matrix run included)."""
+        session.install("--disable-pip-version-check", "requests==" + SUITE_RELEASE.requests)
+        exe = os.path.join(session.virtualenv.location, "bin", "python")  # type: ignore[union-attr]
+        _suite(session, {"CMK_ILERT_TEST_PYTHON": exe, "CMK_ILERT_TEST_RELEASE": SUITE_RELEASE.line})
+else:
+    @nox.session(name="suite", python=False, allow_parallel=True)
+    def suite(session: nox.Session) -> None:
+        """The default test suite (everything but the slow family) on two workers, in the dev venv."""
+        _suite(session, {})
 
 
 @nox.session(python=False, allow_parallel=True)

@@ -38,9 +38,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from mkp.checkmk_releases import RELEASES  # noqa: E402
-from tools.interpreters import find_python  # noqa: E402,F401  (tests/tooling/test_setup.py uses it)
+from tools.interpreters import find_python  # noqa: E402
 
 RULE = "=" * 78
+#: The release whose matrix run the suite session is (noxfile.py SUITE_RELEASE).
+SUITE_RELEASE = "2.2"
 NOT_FOUND = re.compile(r"[Ii]nterpreter .* not found")
 BLOCK = re.compile(r"^=+ \S+ (?P<name>[\w.-]+): (?P<status>\w+)")
 STARTING = re.compile(r"^Starting session (?P<name>[\w.-]+)\.\.\.")
@@ -78,10 +80,18 @@ def stages(suite: bool, slow: bool, lines: Optional[List[str]]) -> List[Stage]:
     chosen: List[Stage] = []
     if slow:
         chosen.append(Stage("slow", "slow family", python, requests))
+    covered = ""
     if suite:
-        chosen.append(Stage("suite", "test suite", python, requests))
+        # noxfile.py: the suite's script runs happen under 2.2's Python and requests when it is found,
+        # which is the 2.2 matrix run; then matrix-2.2 is not run a second time.
+        release = RELEASES[SUITE_RELEASE]
+        if find_python(release.python):
+            covered = SUITE_RELEASE
+            chosen.append(Stage("suite", "suite+" + SUITE_RELEASE, release.python, release.requests))
+        else:
+            chosen.append(Stage("suite", "test suite", python, requests))
     for line, release in sorted(RELEASES.items(), key=lambda kv: [int(x) for x in kv[0].split(".")]):
-        if not lines or line in lines:
+        if (not lines or line in lines) and line != covered:
             chosen.append(Stage("matrix-" + line, "Checkmk " + line, release.python, release.requests))
     return chosen
 
