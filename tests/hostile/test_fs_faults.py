@@ -175,3 +175,20 @@ def test_flush_repairs_a_sub_folder_and_delivers(site, standin, sub):
     assert result.returncode == 0, result.output
     assert any("outbox folder %s was not a folder" % sub in line for line in result.lines), result.output
     assert len(posted(standin)) == 1 and site.queue() == []
+
+
+def test_a_key_flush_cannot_lock_is_named_by_its_alert_key_not_a_hash(site, standin):
+    """issue 16: a line names the alert key (and key hint, endpoint), never an internal hash."""
+    queue_two_keys(site, standin, refused_url())
+    (down,) = entry_of(site, "down01")
+    group = down.name.split(".")[0]
+    lock = site.state_dir / "locks" / (group + ".lock")
+    if lock.exists():
+        lock.unlink()
+    lock.mkdir()  # the group's lock cannot be opened: flush skips the key and goes on
+    result = run(site, "flush")
+    no_crash(result)
+    assert "flush: alert key %s (key ...a7b8, api endpoint) skipped" % load(down)["alert_key"] in result.output, \
+        result.output
+    assert group not in result.output
+    assert "good01" in " ".join(e["body"]["alertKey"] for e in posted(standin))

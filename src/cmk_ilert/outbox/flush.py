@@ -9,17 +9,19 @@ reported in one line and the other keys go on.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from typing import Dict, List, Mapping, Optional, Set, Tuple
 
 from ..base.errors import EXIT_OK, EXIT_PERMANENT, EXIT_TEMPORARY
-from ..base.fsutil import errno_name
+from ..base.fsutil import errno_name, read_regular
 from ..base.locking import FileLock
 from ..base.output import Printer
+from ..base.text import printable
 from ..checkmk.paths import state_dir
 from .delivery import Deliverer, Result, rate_window
-from .entry import DEAD, DELIVERED, QUEUED, SUPERSEDED
+from .entry import DEAD, DELIVERED, MAX_ENTRY_BYTES, QUEUED, SUPERSEDED
 from .layout import unusable_reason
 from .ratelimit import RateLimiter
 from .store import Outbox
@@ -69,7 +71,7 @@ def deliver_due(
                 try:
                     results, drained = _flush_group(outbox, deliverer, group, index[group], deadline, force)
                 except OSError as exc:
-                    printer.line("flush: alert key group %s skipped: %s" % (group, errno_name(exc)))
+                    printer.line("flush: %s skipped: %s" % (_group_name(outbox, index[group]), errno_name(exc)))
                     blocked.add(group)
                     faults += 1
                     continue
@@ -120,3 +122,18 @@ def _clear_pauses(outbox: Outbox, deliverer: Deliverer) -> None:
     for name in names:
         if name.endswith(".json") and not name.startswith("."):
             RateLimiter(os.path.join(outbox.rate, name), 0, deliverer.window).clear_pause()
+
+
+def _group_name(outbox: Outbox, names: List[str]) -> str:
+    """An alert key group as the admin knows it: the alert key, its key hint and endpoint (read
+    from its oldest readable entry), never the internal hash of its file names."""
+    for name in sorted(names):
+        try:
+            data = json.loads(read_regular(os.path.join(outbox.queue, name), MAX_ENTRY_BYTES).decode("utf-8"))
+        except (OSError, ValueError, RecursionError):
+            continue
+        if isinstance(data, dict):
+            return "alert key %s (key %s, %s endpoint)" % (
+                printable(str(data.get("alert_key", "?"))), printable(str(data.get("key_hint", "?")), 16),
+                printable(str(data.get("endpoint", "?")), 16))
+    return "an alert key whose queued entries cannot be read"
