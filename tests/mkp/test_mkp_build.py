@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import io
+import os
 import pprint
 import shutil
 import subprocess
@@ -309,6 +310,8 @@ def test_the_packages_build_with_a_bare_python38_and_nothing_from_pypi(built: An
 
 def test_make_mkp_needs_no_dev_venv(tmp_path: Path) -> None:
     """``make mkp`` runs the build with the plain interpreter, not through ``make setup``."""
-    completed = subprocess.run(["make", "-n", "mkp"], cwd=REPO_ROOT, capture_output=True, text=True, check=False)
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}  # under make test
+    completed = subprocess.run(["make", "--no-print-directory", "-n", "mkp"], cwd=REPO_ROOT, capture_output=True,
+                               text=True, check=False, env=env)
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.splitlines() == ["python3 mkp/build.py --out dist"], completed.stdout
