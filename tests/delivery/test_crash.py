@@ -143,7 +143,9 @@ def _trial(n: int, seed: int, standin: Any, root) -> Dict[str, Any]:
         assert counts[tag] >= 1 or tag in dead, "trial %s: event %s lost (%s)" % (info, tag, counts)
     extra = sum(max(0, c - 1) for c in counts.values())
     # only a request in flight when its process died may be repeated, and only once
-    allowed = 1 if info["killed"] and info["sent_before_kill"] else 0
+    # (a request whose bytes left before the kill may reach the stand-in only after it: on a loaded
+    # machine "sent before the kill" misses it, so any killed run may have left one in flight)
+    allowed = 1 if info["killed"] else 0
     assert extra <= allowed, "trial %s: %d extra deliveries %s" % (info, extra, counts)
     assert not [f for f in standin.faults() if f["key"] == key], "trial %s: faults left unused" % info
 
