@@ -97,17 +97,26 @@ def run_dead(env: Mapping[str, str], printer: Printer, as_json: bool) -> int:
     return EXIT_PERMANENT if rows else EXIT_OK
 
 
-def run_discard(env: Mapping[str, str], printer: Printer, ids: List[str], every: bool) -> int:
+def _chosen(env: Mapping[str, str], printer: Printer, ids: List[str], every: bool, verb: str
+            ) -> Optional[Tuple[Outbox, List[Tuple[str, Dict[str, Any]]], int]]:
+    """The outbox and the dead letters a ``retry``/``discard`` names, with the exit code so far
+    (2 when an id names no dead letter); None without an outbox."""
     if not ids and not every:
-        raise ConfigError("name the dead letters to discard (ids from 'dead'), or --all")
-    outbox = _outbox(env, printer, "discard")
+        raise ConfigError("name the dead letters to %s (ids from 'dead'), or --all" % verb)
+    outbox = _outbox(env, printer, verb)
     if outbox is None:
-        return EXIT_OK
+        return None
     chosen, unknown = _selected(outbox, ids, every, printer)
-    code = EXIT_OK
     for name in unknown:
-        printer.line("discard: no dead letter %s" % name[:80])
-        code = EXIT_PERMANENT
+        printer.line("%s: no dead letter %s" % (verb, name[:80]))
+    return outbox, chosen, EXIT_PERMANENT if unknown else EXIT_OK
+
+
+def run_discard(env: Mapping[str, str], printer: Printer, ids: List[str], every: bool) -> int:
+    found = _chosen(env, printer, ids, every, "discard")
+    if found is None:
+        return EXIT_OK
+    outbox, chosen, code = found
     now = time.time()
     for path, record in chosen:
         problem = outbox.discard(path, record, "discarded by the admin", now)
@@ -117,16 +126,10 @@ def run_discard(env: Mapping[str, str], printer: Printer, ids: List[str], every:
 
 
 def run_retry(env: Mapping[str, str], printer: Printer, ids: List[str], every: bool, max_time: float) -> int:
-    if not ids and not every:
-        raise ConfigError("name the dead letters to retry (ids from 'dead'), or --all")
-    outbox = _outbox(env, printer, "retry")
-    if outbox is None:
+    found = _chosen(env, printer, ids, every, "retry")
+    if found is None:
         return EXIT_OK
-    chosen, unknown = _selected(outbox, ids, every, printer)
-    code = EXIT_OK
-    for name in unknown:
-        printer.line("retry: no dead letter %s" % name[:80])
-        code = EXIT_PERMANENT
+    outbox, chosen, code = found
     now = time.time()
     requeued = 0
     # oldest first per key: the order the events had
@@ -215,7 +218,7 @@ def _requeue(outbox: Outbox, path: str, record: Mapping[str, Any], group: str, e
     try:
         unlink(os.path.join(outbox.sent, identity))  # the dedup marker of a rejected event
         unlink(os.path.join(outbox.sent, identity + ".try"))  # rejected: it opened nothing in iLert
-        replace_atomically(os.path.join(outbox.queue, "%s.%s.json" % (group, identity)), encode(data), outbox.tmp)
+        replace_atomically(outbox.queue_path(group, identity), encode(data), outbox.tmp)
     except OSError as exc:
         return "the queue cannot be written: %s" % errno_name(exc)
     finally:

@@ -253,32 +253,28 @@ def run_status(environ: Mapping[str, str], printer: Printer, warn: float, crit: 
 def _missing(outbox: Outbox, printer: Printer, local_check: bool, as_json: bool) -> int:
     why = ("no outbox at %s: not the site user, not a site, a wrong CMK_ILERT_STATE_DIR, or no notification "
            "with the outbox on has run yet" % outbox.root)
-    if as_json:
-        printer.raw(json.dumps({"directory": outbox.root, "exists": False, "keys": [], "paused": [], "dead": [],
-                                "superseded": [], "pending": 0, "oldest_age": 0.0, "exit_code": EXIT_UNKNOWN,
-                                "problem": why},
-                               indent=2, ensure_ascii=False))
-    elif local_check:
-        printer.raw('%d "iLert outbox" - %s' % (EXIT_UNKNOWN, why))
-    else:
-        printer.raw("cmk_ilert outbox %s: UNKNOWN" % outbox.root)
-        printer.raw("  " + why)
-    return EXIT_UNKNOWN
+    return _unread(outbox, False, EXIT_UNKNOWN, why, printer, local_check, as_json)
 
 
 def _unsafe(outbox: Outbox, why: str, printer: Printer, local_check: bool, as_json: bool) -> int:
     """A state directory other users can write is not read (what it holds may be planted):
     CRIT, because notifications go out without the outbox until it is fixed."""
+    return _unread(outbox, True, EXIT_PERMANENT, why, printer, local_check, as_json)
+
+
+def _unread(outbox: Outbox, exists: bool, code: int, why: str, printer: Printer, local_check: bool,
+            as_json: bool) -> int:
+    """The verdict of an outbox that is not read, in each output format."""
     if as_json:
-        printer.raw(json.dumps({"directory": outbox.root, "exists": True, "keys": [], "paused": [], "dead": [],
-                                "superseded": [], "pending": 0, "oldest_age": 0.0, "exit_code": EXIT_PERMANENT,
+        printer.raw(json.dumps({"directory": outbox.root, "exists": exists, "keys": [], "paused": [], "dead": [],
+                                "superseded": [], "pending": 0, "oldest_age": 0.0, "exit_code": code,
                                 "problem": why}, indent=2, ensure_ascii=False))
     elif local_check:
-        printer.raw('%d "iLert outbox" - %s' % (EXIT_PERMANENT, why))
+        printer.raw('%d "iLert outbox" - %s' % (code, why))
     else:
-        printer.raw("cmk_ilert outbox %s: CRIT" % outbox.root)
+        printer.raw("cmk_ilert outbox %s: %s" % (outbox.root, _VERDICT[code]))
         printer.raw("  " + why)
-    return EXIT_PERMANENT
+    return code
 
 
 def plural(count: int, word: str) -> str:

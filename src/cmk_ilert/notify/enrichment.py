@@ -76,7 +76,7 @@ class Enrichment:
             except OSError:
                 continue
             try:
-                path = os.path.join(outbox.queue, "%s.%s.json" % (item.group, identity))
+                path = outbox.queue_path(item.group, identity)
                 if not os.path.lexists(path) or os.path.lexists(os.path.join(outbox.sent, identity)):
                     continue
                 request = self._facts(item)

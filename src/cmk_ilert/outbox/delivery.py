@@ -226,7 +226,7 @@ def _queue_followup(outbox: Outbox, entry: Entry, follow: Dict[str, Any]) -> Opt
         return None
     if not states or states[0][1] != QUEUED:
         return None
-    return Entry(os.path.join(outbox.queue, "%s.%s.json" % (entry.group, identity)), identity, entry.group, follow)
+    return Entry(outbox.queue_path(entry.group, identity), identity, entry.group, follow)
 
 
 def _coalesce(outbox: Outbox, entries: List[Entry], results: List[Result]) -> Tuple[List[Entry], bool]:

@@ -58,7 +58,7 @@ class Outbox(DeadLetters):
                     results.append((identity, "duplicate-" + known))
                     continue
                 tmp = os.path.join(self.tmp, "%s.%d.%d.tmp" % (identity, pid, n))
-                pending.append((len(results), identity, tmp, self._queue_path(group, identity)))
+                pending.append((len(results), identity, tmp, self.queue_path(group, identity)))
                 write_new(tmp, encode(data), sync=False)
                 results.append((identity, QUEUED))
             for _, _, tmp, _ in pending:
@@ -91,7 +91,7 @@ class Outbox(DeadLetters):
 
     def state_of(self, identity: str, group: str) -> Optional[str]:
         """Where an event is now: queued, delivered, dead, or unknown (None)."""
-        if os.path.lexists(self._queue_path(group, identity)):
+        if os.path.lexists(self.queue_path(group, identity)):
             return QUEUED
         if os.path.lexists(os.path.join(self.sent, identity)):
             return DELIVERED
@@ -99,7 +99,8 @@ class Outbox(DeadLetters):
             return DEAD
         return None
 
-    def _queue_path(self, group: str, identity: str) -> str:
+    def queue_path(self, group: str, identity: str) -> str:
+        """Where an entry of ``group`` with ``identity`` is queued (the one name format of ``queue/``)."""
         return os.path.join(self.queue, "%s.%s.json" % (group, identity))
 
     # --- reading -------------------------------------------------------------
