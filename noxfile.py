@@ -1,7 +1,9 @@
 """The test stages as nox sessions: the suite, the slow family, and one session per Checkmk release.
 
 ``matrix-2.0`` ... ``matrix-2.5`` each run the ``runtime`` tests (the notification script run as
-a site runs it) with ``CMK_ILERT_TEST_PYTHON`` pointing at the session's virtual environment:
+a site runs it) except those marked ``matrix_covered``: tests whose every line and branch of the
+runtime the others reach too (tools/matrix_subset.py measured it; the suite runs them once), with
+``CMK_ILERT_TEST_PYTHON`` pointing at the session's virtual environment:
 that release's site Python with its ``requests`` pin (mkp/checkmk_releases.py). The test process
 itself stays on the dev Python (this one), exactly as before. ``suite`` is the default test suite,
 ``slow`` the slow family (crash, storm and budget trials); both run in the dev venv.
@@ -52,6 +54,8 @@ nox.options.sessions = ["suite", "slow", *("matrix-" + line for line in RELEASES
 
 #: pytest as every session runs it: the dev Python, no cache folder in the checkout.
 PYTEST = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"]
+#: What each release runs: the script tests but those the others cover (tools/matrix_subset.py).
+MATRIX_TESTS = "runtime and not slow and not matrix_covered"
 
 
 
@@ -89,7 +93,7 @@ def _matrix_session(release: Release) -> None:
     def matrix(session: nox.Session) -> None:
         session.install("--disable-pip-version-check", "requests==" + release.requests)
         exe = os.path.join(session.virtualenv.location, "bin", "python")  # type: ignore[union-attr]
-        session.run(*PYTEST, "-q", "-n", "2", "-m", "runtime and not slow", *session.posargs, external=True,
+        session.run(*PYTEST, "-q", "-n", "2", "-m", MATRIX_TESTS, *session.posargs, external=True,
                     env={"CMK_ILERT_TEST_PYTHON": exe, "CMK_ILERT_TEST_RELEASE": release.line})
 
     matrix.__doc__ = "The script tests under Checkmk %s's Python %s with requests %s." % (

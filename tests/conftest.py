@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import sys
+import time
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, List
 
 import pytest
 
@@ -28,10 +32,46 @@ from tests.support.site import (  # noqa: E402
     without_kept_secrets,
 )
 
+#: Runtime tests the interpreter matrix does not repeat (tools/matrix_subset.py): every line and
+#: branch of the runtime they reach, the repeated ones reach too.
+MATRIX_REPEAT_NOT = REPO / "tests" / "support" / "matrix_repeat_not.txt"
+#: Set by tools/matrix_subset.py: where each test's coverage data of the scripts it starts goes.
+COVERAGE_DIR = os.environ.get("CMK_ILERT_COVERAGE_DIR")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: List[pytest.Item]) -> None:
+    if not MATRIX_REPEAT_NOT.exists():
+        return
+    names = {line.strip() for line in MATRIX_REPEAT_NOT.read_text(encoding="utf-8").splitlines()
+             if line.strip() and not line.startswith("#")}
+    for item in items:
+        if item.nodeid in names:
+            item.add_marker(pytest.mark.matrix_covered)
+
+
+@pytest.fixture(autouse=True)
+def coverage_per_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Under tools/matrix_subset.py only: the scripts a test starts write their coverage to a
+    file named for the test."""
+    if not COVERAGE_DIR:
+        yield
+        return
+    tag = hashlib.sha256(request.node.nodeid.encode("utf-8")).hexdigest()[:20]
+    os.environ["COVERAGE_FILE"] = os.path.join(COVERAGE_DIR, tag + ".cov")
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        os.environ.pop("COVERAGE_FILE", None)
+        with open(os.path.join(COVERAGE_DIR, tag + ".test.json"), "w") as out:
+            json.dump({"id": request.node.nodeid, "seconds": time.monotonic() - started}, out)
+
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: long-running runs (crash trials, storms); deselect with -m 'not slow'")
     config.addinivalue_line("markers", "runtime: runs the notification script; repeated per site Python by the matrix")
+    config.addinivalue_line("markers", "matrix_covered: a runtime test whose lines and branches of the runtime "
+                                       "other runtime tests reach; the interpreter matrix does not repeat it")
     config.addinivalue_line("markers", "outbox_logic: interpreter-independent logic (outbox, state files, rate "
                                        "limit, sync setup), run once on the dev Python")
 

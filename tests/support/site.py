@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence
 
 REPO = Path(__file__).resolve().parents[2]
+#: Bytecode of src/ as the simulated sites' Pythons compile it (one tag per interpreter).
+PYCACHE = REPO / ".cache" / "pycache"
 SCRIPT = REPO / "notifications" / "cmk_ilert"
 SRC = REPO / "src"
 
@@ -113,8 +115,14 @@ class FakeSite:
             "OMD_SITE": self.site,
             "PYTHONPATH": os.pathsep.join(([str(SRC)] if self.use_repo_src else [])
                                           + [str(p) for p in self.lib_dirs]),
-            "PYTHONDONTWRITEBYTECODE": "1",
         }
+        # Bytecode is kept as on a real site, where the site user's Python writes it beside
+        # local/lib/python3 on the first run: here outside the code, compiled once per interpreter
+        # for the checkout's src/ (the same for every test), once per test for an installed MKP.
+        env["PYTHONPYCACHEPREFIX"] = str(PYCACHE if self.use_repo_src else self.root / "tmp" / "pycache")
+        for name in ("COVERAGE_PROCESS_START", "COVERAGE_FILE"):  # tools/matrix_subset.py measures the runtime
+            if name in os.environ:
+                env[name] = os.environ[name]
         if extra:
             env.update(extra)
         return env
