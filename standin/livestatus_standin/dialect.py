@@ -1,8 +1,14 @@
 """What icinga2's Livestatus feature answers differently from Checkmk's (``dialect="icinga2"``).
 
-Source: icinga2 2.13.6 itself (Debian 12's ``icinga2`` 2.13.6-2+deb12u2, ``Icinga/icinga2``
-``lib/livestatus/*.cpp``): every difference below was seen in a real daemon's answers, and
-``tests/sync/test_real_livestatus.py`` checks the stand-in against that daemon on every CI run.
+Source: a real icinga2 2.13.6 daemon's answers (Debian 12's ``icinga2`` 2.13.6-2+deb12u2; every
+difference below was seen there, and ``tests/sync/test_real_livestatus.py`` checks the stand-in
+against that daemon on every CI run), and where they come from in ``Icinga/icinga2``:
+``lib/livestatus/livestatusquery.cpp`` (``LivestatusQuery`` constructor: unknown headers fall
+through; ``Execute``: an exception is answered ``452``, ``SendResponse``: an error body only with
+``fixed16``), ``lib/livestatus/attributefilter.cpp`` (``AttributeFilter::Apply``, commit
+``621eed3f``: ``=~`` is ``boost::iequals``, a regex that does not compile matches nothing,
+``Unknown operator for column``), ``lib/livestatus/hoststable.cpp`` / ``servicestable.cpp``
+(``AcknowledgedAccessor``).
 
 * Boolean columns are JSON ``true``/``false`` (``acknowledged``, ``host_acknowledged``), where
   Checkmk answers ``0``/``1``. Filters still compare them as numbers (``acknowledged = 1``).
@@ -10,8 +16,9 @@ Source: icinga2 2.13.6 itself (Debian 12's ``icinga2`` 2.13.6-2+deb12u2, ``Icing
   ``MÜ =~ mü`` does not match.
 * An unknown column (in ``Columns:`` or a ``Filter:``), an unknown filter operator or a number
   that does not parse (also an empty one) is ``452`` with ``Error: <message>`` and a stack trace
-  (Checkmk: ``400``). An unknown header is ignored; an invalid regular expression matches
-  nothing (both ``200``).
+  (Checkmk: ``400``); without ``ResponseHeader: fixed16`` an error is not written at all (the
+  client reads an empty answer). An unknown header is ignored; an invalid regular expression
+  matches nothing (both ``200``).
 * A command answers only when its lines ask for ``ResponseHeader: fixed16``: ``200`` and an
   empty body, or ``452`` when it failed -- unknown object, wrong number of arguments,
   ``Missing timestamp in command``, and acknowledging an object that has no problem

@@ -215,6 +215,8 @@ class Handler(socketserver.StreamRequestHandler):
         except LivestatusError as exc:
             header = header or any(line.strip() == "ResponseHeader: fixed16" for line in lines)
             code, body = exc.code, (exc.message + "\n").encode("utf-8")
+            if control.dialect == ICINGA2 and not header:
+                body = b""  # icinga2 writes an error only with ResponseHeader: fixed16 (SendResponse)
         if fault is not None:
             kind, seconds = fault
             if kind == "slow":

@@ -343,6 +343,8 @@ def test_stand_in_answers_commands_as_icinga2(icinga: Icinga2Livestatus, twin: L
             assert real == double == b"200           0\n"
     silent = "COMMAND [%d] ACKNOWLEDGE_SVC_PROBLEM;cmd01;No such svc;2;1;0;a;b\n\n" % now
     assert icinga.exchange(silent.encode()) == exchange(twin.path, silent) == b""
+    error = "GET hosts\nColumns: nope\nOutputFormat: json\n\n"  # an error without fixed16: nothing at all
+    assert icinga.exchange(error.encode()) == exchange(twin.path, error) == b""
     time.sleep(0.3)
     request = ("GET services\nColumns: description state acknowledged acknowledgement_type comments_with_info\n"
                "Filter: host_name = cmd01\nFilter: description = Ack svc")
