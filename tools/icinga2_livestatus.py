@@ -18,8 +18,9 @@ changed), no system configuration read except the template library ``include <it
 listens on a Unix socket in the directory. Hosts and services get forced states from the
 ``dummy`` check command (``vars.dummy_state``, ``vars.dummy_text``), checked every second, one
 attempt to a hard state. ``start()`` returns once every object has been checked (the socket
-answers and ``has_been_checked`` is 1 everywhere); ``stop()`` ends the daemon with SIGTERM (SIGKILL
-after 10 s) and its whole process group.
+answers and ``has_been_checked`` is 1 everywhere); ``stop()`` sends SIGTERM to the process it started (icinga2's
+umbrella process, which passes it on to the daemon; about 1.5 s), SIGKILL to the whole process
+group after 10 s.
 
 Object names: icinga2 2.13 accepts blanks, runs of blanks, tabs and any UTF-8 in host and
 service names (the names are quoted strings of the configuration language, escapes ``\\t``,
@@ -45,6 +46,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 ICINGA2 = "/usr/sbin/icinga2"
 POLICY_RC_D = "/usr/sbin/policy-rc.d"
 START_TIMEOUT = 30.0
+STOP_TIMEOUT = 10.0
 
 
 def installed() -> bool:
@@ -217,12 +219,12 @@ class Icinga2Livestatus:
     def stop(self) -> None:
         proc, self.proc = self.proc, None
         if proc is not None and proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
+            proc.terminate()  # the umbrella process: it passes SIGTERM on to the daemon and waits for it
             try:
-                proc.wait(10)
+                proc.wait(STOP_TIMEOUT)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(10)
+                proc.wait(STOP_TIMEOUT)
         if proc is not None:
             try:  # helpers the daemon forked (its check-command spawner) leave with it
                 os.killpg(proc.pid, signal.SIGKILL)
