@@ -285,7 +285,13 @@ def exchange(path: Path, request: str) -> bytes:
             chunks.append(chunk)
 
 
-@pytest.mark.parametrize("request_text", QUERIES, ids=range(len(QUERIES)))
+def _label(request: str) -> str:
+    """A test id: the table and the last header line, ASCII only."""
+    lines = request.split("\n")
+    return ("%s %s" % (lines[0][4:], lines[-1])).encode("ascii", "replace").decode()
+
+
+@pytest.mark.parametrize("request_text", QUERIES, ids=[_label(q) for q in QUERIES])
 def test_stand_in_answers_sync_queries_as_icinga2(icinga: Icinga2Livestatus, twin: LivestatusStandIn,
                                                  request_text: str) -> None:
     real = answer(icinga.exchange((request_text + FIXED).encode("utf-8")))
