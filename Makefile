@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup demo test test-fast test-slow matrix lint mkp bench clean
+.PHONY: setup demo test test-fast test-slow matrix lint mkp bench clean livestatus-server
 
 # Empty when $(PYTHON) can run the tooling, else the one line that says why (tools/check_python.py).
 python_problem = $(shell command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found: the tooling needs \
@@ -35,7 +35,8 @@ demo: setup
 ## the test suite, the slow family (crash, storm and budget trials) and the interpreter matrix (the
 ## script under each release's Python, 3.8 ... 3.13, as far as present; with CI=true a missing one
 ## fails). tools/matrix.py runs them with nox --parallel and ends with the table of what ran.
-test: setup lint
+## livestatus-server first: the suite runs sync against a real Livestatus server too (icinga2's).
+test: setup lint livestatus-server
 	@echo "== test suite, slow family, interpreter matrix (nox sessions, 3 at a time)"
 	$(PY) tools/matrix.py --suite --slow --jobs 3
 
@@ -47,6 +48,12 @@ test-slow: setup
 
 matrix: setup
 	$(PY) tools/matrix.py --jobs 2
+
+## A real Livestatus server for the suite: Debian's icinga2, installed with apt-get when missing (as
+## root; otherwise one line, and the tests that need it are skipped -- with CI=true this fails).
+## The tests start their own private daemon (tests/sync/test_real_livestatus.py).
+livestatus-server:
+	$(PYTHON) tools/icinga2_livestatus.py install
 
 lint: setup
 	$(PY) -m ruff check src notifications mkp tools bench tests web cmk_addons_plugins standin noxfile.py

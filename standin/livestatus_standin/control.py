@@ -11,6 +11,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from .dialect import DIALECTS
 from .model import HOST_DEFAULTS, SERVICE_DEFAULTS, FixtureError, Site
 from .server import Control, LivestatusServer, check_path, parse_fault
 
@@ -22,7 +23,8 @@ class LivestatusStandIn:
     where ``mk_inventory`` files are looked up like Livestatus does
     (``$OMD_ROOT/var/check_mk/inventory``); ``prefer_json`` models the newest lookup
     (``<host>.json`` first); ``dialect`` ``checkmk`` or ``icinga2``: what a command on a
-    non-existent object gets (server.py). State (hosts, commands) survives ``stop()``/``start()``."""
+    non-existent object gets, and how queries are answered (server.py, dialect.py). State
+    (hosts, commands) survives ``stop()``/``start()``."""
 
     def __init__(
         self,
@@ -39,7 +41,7 @@ class LivestatusStandIn:
             None if inventory_dir is None else Path(inventory_dir),
             prefer_json,
         )
-        if dialect not in ("checkmk", "icinga2"):
+        if dialect not in DIALECTS:
             raise ValueError(f"unknown Livestatus dialect {dialect!r}")
         self._control.dialect = dialect
         self._server: LivestatusServer | None = None

@@ -15,6 +15,10 @@ Filter operators (references, "Operators for filters"): ``=`` equality, ``~`` re
 insensitive regex, ``< > <= >=``; each negated by a leading ``!``. On list columns: ``=``
 with an empty value tests for the empty list, ``>=`` contains, ``<`` does not contain, ``<=``
 / ``>`` the same case-insensitively, ``~``/``~~`` a regex matching any element.
+
+``dialect="icinga2"``: icinga2's answers where they differ (``dialect.py``): ASCII-only case
+folding, 452 for an unknown column, operator or number, unknown headers ignored, an invalid
+regular expression matching nothing.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .dialect import BAD_REQUEST, CHECKMK, ICINGA2, fold
 from .tables import COMMAND_COLUMNS, HOST_COLUMNS, SERVICE_COLUMNS, TABLES, ColumnType
 
 Predicate = Callable[[Callable[[str], Any]], bool]
@@ -65,18 +70,26 @@ def column_types(table: str) -> dict[str, ColumnType]:
     return dict(COMMAND_COLUMNS)
 
 
-def _regex(text: str, ignore_case: bool) -> re.Pattern[str]:
+_NOTHING = re.compile(r"(?!)")
+
+
+def _regex(text: str, ignore_case: bool, dialect: str) -> re.Pattern[str]:
+    flags = re.IGNORECASE if ignore_case else 0
     try:
-        return re.compile(text, re.IGNORECASE if ignore_case else 0)
+        return re.compile(text, flags | (re.ASCII if dialect == ICINGA2 else 0))
     except re.error as exc:
+        if dialect == ICINGA2:
+            return _NOTHING  # icinga2 answers 200 and no rows
         raise LivestatusError(400, f"invalid regular expression '{text}': {exc}") from None
 
 
-def _scalar(kind: ColumnType, op: str, value: str) -> Callable[[Any], bool]:
+def _scalar(kind: ColumnType, op: str, value: str, dialect: str) -> Callable[[Any], bool]:
     if kind == "int":
         try:
-            number = int(value.strip() or "0")
+            number = int(value.strip() if dialect == ICINGA2 else value.strip() or "0")
         except ValueError:
+            if dialect == ICINGA2:
+                raise LivestatusError(452, f"Error: Can't convert '{value}' to a floating point number.") from None
             raise LivestatusError(400, f"expected an integer, not '{value}'") from None
         ops: dict[str, Callable[[Any], bool]] = {
             "=": lambda v: v == number,
@@ -89,12 +102,12 @@ def _scalar(kind: ColumnType, op: str, value: str) -> Callable[[Any], bool]:
             raise LivestatusError(400, f"operator {op} is not modelled for int columns")
         return ops[op]
     if op in ("~", "~~"):
-        pattern = _regex(value, op == "~~")
+        pattern = _regex(value, op == "~~", dialect)
         return lambda v: pattern.search(str(v)) is not None
-    folded = value.casefold()
+    folded = fold(dialect, value)
     return {
         "=": lambda v: v == value,
-        "=~": lambda v: str(v).casefold() == folded,
+        "=~": lambda v: fold(dialect, str(v)) == folded,
         "<": lambda v: v < value,
         ">": lambda v: v > value,
         "<=": lambda v: v <= value,
@@ -108,39 +121,50 @@ def _text(element: Any) -> str:
     return str(element)
 
 
-def _listwise(op: str, value: str) -> Callable[[Any], bool]:
-    folded = value.casefold()
+def _listwise(op: str, value: str, dialect: str) -> Callable[[Any], bool]:
+    folded = fold(dialect, value)
     if op == "=":
         if value:
             raise LivestatusError(400, "'=' on a list column only tests for the empty list")
         return lambda v: not v
     if op in ("~", "~~"):
-        pattern = _regex(value, op == "~~")
+        pattern = _regex(value, op == "~~", dialect)
         return lambda v: any(pattern.search(_text(e)) for e in v)
     tests: dict[str, Callable[[Any], bool]] = {
         ">=": lambda v: any(_text(e) == value for e in v),
         "<": lambda v: not any(_text(e) == value for e in v),
-        "<=": lambda v: any(_text(e).casefold() == folded for e in v),
-        ">": lambda v: not any(_text(e).casefold() == folded for e in v),
+        "<=": lambda v: any(fold(dialect, _text(e)) == folded for e in v),
+        ">": lambda v: not any(fold(dialect, _text(e)) == folded for e in v),
     }
     if op not in tests:
         raise LivestatusError(400, f"operator {op} is not modelled for list columns")
     return tests[op]
 
 
-def parse_filter(text: str, types: dict[str, ColumnType]) -> Predicate:
+def _no_column(dialect: str, table: str, column: str) -> LivestatusError:
+    if dialect == ICINGA2:
+        return LivestatusError(452, f"Error: Column '{column}' does not exist in table '{table}'.")
+    return LivestatusError(400, f"Table '{table}' has no column '{column}'")
+
+
+def parse_filter(text: str, types: dict[str, ColumnType], dialect: str = CHECKMK, table: str = "") -> Predicate:
     match = _FILTER.match(text.strip())
     if match is None:
-        raise LivestatusError(400, f"invalid filter '{text}'")
+        column, _, op = text.strip().partition(" ")
+        if dialect == ICINGA2 and op:
+            if column not in types:
+                raise _no_column(dialect, table, column)
+            raise LivestatusError(452, f"Error: Unknown operator for column '{column}': {op.split()[0]}")
+        raise LivestatusError(BAD_REQUEST[CHECKMK], f"invalid filter '{text}'")
     column, op, value = match.group(1), match.group(2), match.group(3) or ""
     if column not in types:
-        raise LivestatusError(400, f"no column '{column}'")
+        raise _no_column(dialect, table, column)
     negate = op.startswith("!")
     op = op.lstrip("!")
     kind = types[column]
     if kind == "blob":
         raise LivestatusError(400, f"filtering on the blob column '{column}' is not modelled")
-    test = _listwise(op, value) if kind == "list" else _scalar(kind, op, value)
+    test = _listwise(op, value, dialect) if kind == "list" else _scalar(kind, op, value, dialect)
     return lambda get: test(get(column)) != negate
 
 
@@ -168,7 +192,7 @@ def _combine(header: str, value: str, stack: list[Predicate]) -> None:
     stack.append(lambda get: combine(p(get) for p in parts))
 
 
-def parse_request(lines: list[str]) -> Query:
+def parse_request(lines: list[str], dialect: str = CHECKMK) -> Query:
     """A ``GET`` request (first line ``GET <table>``) as a ``Query``."""
     method, _, table = lines[0].strip().partition(" ")
     if method != "GET":
@@ -187,9 +211,9 @@ def parse_request(lines: list[str]) -> Query:
             query.columns = value.split()
             bad = [c for c in query.columns if c not in types]
             if bad:
-                raise LivestatusError(400, f"Table '{table}' has no column '{bad[0]}'")
+                raise _no_column(dialect, table, bad[0])
         elif header == "filter":
-            query.predicates.append(parse_filter(value, types))
+            query.predicates.append(parse_filter(value, types, dialect, table))
         elif header in ("or", "and", "negate"):
             _combine(header, value, query.predicates)
         elif header == "outputformat":
@@ -216,6 +240,6 @@ def parse_request(lines: list[str]) -> Query:
             if not value.isdigit():
                 raise LivestatusError(400, "Limit: expects a number >= 0")
             query.limit = int(value)
-        elif header not in _IGNORED:
+        elif header not in _IGNORED and dialect != ICINGA2:
             raise LivestatusError(400, f"undefined request header '{name.strip()}'")
     return query

@@ -17,11 +17,13 @@ object exists or not -- a command on a non-existent host or service is silently 
 (handbook ``livestatus.asciidoc``, "Setting commands": commands are processed without an
 answer). ``icinga2`` models icinga2's Livestatus feature (``Icinga/icinga2``
 ``lib/livestatus/livestatusquery.cpp``, ``LivestatusQuery::Execute`` and ``SendResponse``):
-the lines up to the empty line belong to the command; a command whose object does not exist
-fails with ``452`` and the message, which is written only when the request asked for
+the lines up to the empty line belong to the command; a command that fails (its object does not
+exist, a wrong number of fields, no ``[timestamp]``, acknowledging an object without a problem)
+is answered ``452`` and the message, which is written only when the request asked for
 ``ResponseHeader: fixed16`` (otherwise nothing is sent). Each command record notes whether the
 client ended it with the empty line (``terminated``: icinga2 logs an error for every command
-without it). ``drop_commands(n)`` makes the next ``n`` commands change nothing at all, as a
+without it). Queries in the ``icinga2`` dialect: ``dialect.py`` (booleans, ASCII-only case
+folding, 452). ``drop_commands(n)`` makes the next ``n`` commands change nothing at all, as a
 core does with a command it never applies (``effect`` "dropped").
 
 "Socket missing" is ``stop()`` (the socket file is removed) or never ``start()``; "nobody
@@ -42,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from .commands import apply_command, parse_command
+from .dialect import CHECKMK, FAILED_EFFECTS, ICINGA2, rendered
 from .model import Site
 from .query import LivestatusError, Query, column_types, parse_request
 from .render import fixed16, render
@@ -83,7 +86,7 @@ class Control:
     default_fault: tuple[str, float] | None = None
     commands: list[dict[str, Any]] = field(default_factory=list)
     queries: list[dict[str, Any]] = field(default_factory=list)
-    dialect: str = "checkmk"
+    dialect: str = CHECKMK
     drop: int = 0
     stopping: threading.Event = field(default_factory=threading.Event)
 
@@ -123,7 +126,7 @@ def _rows(control: Control, query: Query) -> tuple[list[str], list[list[Any]]]:
         for item in items:
             if not query.matches(lambda c, item=item: read(item, c)):
                 continue
-            rows.append([read(item, c) for c in columns])
+            rows.append([rendered(control.dialect, c, read(item, c)) for c in columns])
             if query.limit is not None and len(rows) >= query.limit:
                 break
     return columns, rows
@@ -182,8 +185,8 @@ class Handler(socketserver.StreamRequestHandler):
                 with control.changed:
                     control.commands.append(record)
                     control.changed.notify_all()
-                if control.dialect == "icinga2" and "ResponseHeader: fixed16" in headers:
-                    failed = record["effect"].startswith("error")
+                if control.dialect == ICINGA2 and "ResponseHeader: fixed16" in headers:
+                    failed = record["effect"].startswith(FAILED_EFFECTS)
                     body = record["effect"].encode("utf-8") if failed else b""
                     self.wfile.write(fixed16(452 if failed else 200, body) + body)
                 continue  # the connection stays open after a command
@@ -201,7 +204,7 @@ class Handler(socketserver.StreamRequestHandler):
             )
         keepalive, header = False, False
         try:
-            query = parse_request(lines)
+            query = parse_request(lines, control.dialect)
             keepalive, header = query.keepalive, query.fixed16
             columns, rows = _rows(control, query)
             wanted = query.column_headers
@@ -212,6 +215,8 @@ class Handler(socketserver.StreamRequestHandler):
         except LivestatusError as exc:
             header = header or any(line.strip() == "ResponseHeader: fixed16" for line in lines)
             code, body = exc.code, (exc.message + "\n").encode("utf-8")
+            if control.dialect == ICINGA2 and not header:
+                body = b""  # icinga2 writes an error only with ResponseHeader: fixed16 (SendResponse)
         if fault is not None:
             kind, seconds = fault
             if kind == "slow":

@@ -258,6 +258,40 @@ def test_command_framing_icinga2_answers_and_dropped_commands(tmp_path: Path) ->
         LivestatusStandIn(tmp_path / "other", FIXTURES, dialect="naemon")
 
 
+
+def test_icinga2_dialect_answers_queries_as_icinga2(tmp_path: Path) -> None:
+    """What icinga2 2.13.6 answered (tests/sync/test_real_livestatus.py compares the two on every
+    CI run; here the stand-in alone, for machines without icinga2)."""
+    fixtures = {"hosts": [{"name": "web01", "state": 1}, {"name": "Ünï", "state": 1}, {"name": "ok01"}],
+                "services": [{"host_name": "web01", "description": "CPU load", "state": 2}]}
+    with LivestatusStandIn(tmp_path / "live", fixtures, dialect="icinga2") as live:
+        command(live.path, "[5] ACKNOWLEDGE_SVC_PROBLEM;web01;CPU load;2;1;0;me;x", live)
+        found = rows(live.path, "GET services\nColumns: acknowledged host_acknowledged state\nFilter: acknowledged = 1")
+        assert found == [[True, False, 2]] and [type(v) for v in found[0]] == [bool, bool, int]  # filters: numbers
+        assert rows(live.path, "GET hosts\nColumns: name\nFilter: name =~ WEB01") == [["web01"]]
+        assert rows(live.path, "GET hosts\nColumns: name\nFilter: name =~ ünï") == []  # ASCII-only folding
+        assert rows(live.path, "GET hosts\nColumns: name\nFilter: name ~~ ^ünï") == []
+        assert rows(live.path, "GET hosts\nColumns: name\nFilter: name ~ [\nFoo: bar") == []  # both ignored
+        for request, message in [
+            ("Columns: nope", "Error: Column 'nope' does not exist in table 'hosts'."),
+            ("Filter: nope = 1", "Error: Column 'nope' does not exist in table 'hosts'."),
+            ("Filter: name == web01", "Error: Unknown operator for column 'name': =="),
+            ("Filter: state = ", "Error: Can't convert '' to a floating point number."),
+        ]:
+            answer = lq(live.path, "GET hosts\n%s\nResponseHeader: fixed16" % request)
+            assert answer[:3] == b"452" and answer[16:].decode().splitlines()[0] == message, answer
+        for line, code in [
+            ("COMMAND [5] ACKNOWLEDGE_HOST_PROBLEM;Ünï;2;1;0;me;x", b"200"),
+            ("COMMAND [5] ACKNOWLEDGE_HOST_PROBLEM;ok01;2;1;0;me;x", b"452"),  # "The host 'ok01' is OK."
+            ("COMMAND [5] ADD_HOST_COMMENT;web01;1;me", b"452"),  # "Expected 4 arguments"
+            ("COMMAND ADD_HOST_COMMENT;web01;1;me;x", b"452"),  # "Missing timestamp in command"
+        ]:
+            answer = lq(live.path, line + "\nResponseHeader: fixed16")
+            assert answer[:3] == code, (line, answer)
+    with LivestatusStandIn(tmp_path / "live", fixtures) as checkmk:
+        assert rows(checkmk.path, "GET hosts\nColumns: name\nFilter: name =~ ünï") == [["Ünï"]]
+        assert [type(v) for v in rows(checkmk.path, "GET services\nColumns: acknowledged")[0]] == [int]
+
 def test_nested_answer(live: LivestatusStandIn) -> None:
     live.inject("nested")
     answer = lq(live.path, "GET hosts\nColumns: name\nOutputFormat: json\nResponseHeader: fixed16")
