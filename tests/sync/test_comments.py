@@ -8,10 +8,15 @@ COMMAND lines it received and the comments and acknowledgements it now has.
 from __future__ import annotations
 
 import json
+import random
+import signal
+import subprocess
 import threading
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
 import pytest
@@ -19,8 +24,8 @@ import pytest
 from cmk_ilert.checkmk import livestatus
 from livestatus_standin import LivestatusStandIn
 from tests.support.contexts import api_params, host, service
-from tests.support.site import FakeSite, Run
-from tests.sync.conftest import livestatus_of
+from tests.support.site import FakeSite, Run, runtime_python
+from tests.sync.conftest import installed_site, livestatus_of, write_key
 from tests.sync.test_setup_and_failures import clean, state_file
 from tests.sync.test_sync import commands, open_alert, sync
 
@@ -399,3 +404,63 @@ def test_escalation_changes_nothing_in_checkmk(cmk: FakeSite, ilert: Any, live: 
 def _no_rate_limit(ilert: Any) -> Iterator[None]:
     ilert.configure(rate_limit=0)
     yield
+
+
+# --- random SIGKILL trials: every comment and the removal exactly once ----------------------------
+
+KILL_FIXTURES = {
+    "hosts": [{"name": "web01", "state": 0}, {"name": "db01", "state": 1}],
+    "services": [{"host_name": "web01", "description": "CPU load", "state": 2}],
+}
+
+
+def _kill_trial(n: int, seed: int, ilert: Any, root: Path, artifacts: List[Path]) -> Dict[str, Any]:
+    rnd = random.Random(seed)
+    site = installed_site(root / ("kill%03d" % n), artifacts, site="kill%03d" % n)
+    write_key(site)
+    params = api_params(ilert.url, rate_limit="0")
+    with livestatus_of(site, KILL_FIXTURES) as live:
+        run = site.run(bulk=[service("PROBLEM", params, OMD_SITE=site.site, MICROTIME="1795341600000001"),
+                             host("PROBLEM", params, OMD_SITE=site.site, MICROTIME="1795341600000002")],
+                       bulk_parameters=params)
+        assert run.returncode == 0, run.output
+        ids = {a["key"].split("/")[2].split("~")[0]: a["id"] for a in ilert.alerts()
+               if a["key"].startswith("cmk/%s/" % site.site)}
+        ilert.accept_alert(ids["db01"], "Jane Doe")
+        first = site.cli("sync", "--api-url", ilert.url, timeout=120)
+        assert first.returncode == 0 and live.host("db01")["acknowledged"] == 1, first.output
+        ilert.reassign_alert(ids["db01"], "Jane Doe", "Bob Roe")
+        for text in ("first note", "second note"):
+            ilert.comment_alert(ids["web01"], "Jane Doe", text)
+        ilert.comment_alert(ids["db01"], "Bob Roe", "looking")
+        live.always("slow:%.2f" % rnd.uniform(0.2, 0.6))
+        victim = subprocess.Popen([runtime_python(), "-m", "cmk_ilert", "sync", "--api-url", ilert.url],
+                                  env=site.environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(rnd.uniform(0.3, 3.0))
+        victim.send_signal(signal.SIGKILL)
+        out, err = victim.communicate(timeout=60)
+        assert b"Traceback" not in out + err
+        info = {"n": n, "killed": victim.returncode == -signal.SIGKILL, "sent_before_kill": len(live.commands()) - 1}
+        live.always(None)
+        for _ in range(4):
+            last = site.cli("sync", "--api-url", ilert.url, timeout=120)
+            clean(last)
+            if last.returncode == 0:
+                break
+        assert last.returncode == 0, (info, last.output)
+        time.sleep(0.1)
+        sent = sorted((c["name"], c["args"][0], c["args"][-1].split(" (iLert")[0]) for c in live.commands()[1:])
+        assert sent == sorted([("ADD_HOST_COMMENT", "db01", "iLert comment by Bob Roe: looking"),
+                               ("ADD_SVC_COMMENT", "web01", "iLert comment by Jane Doe: first note"),
+                               ("ADD_SVC_COMMENT", "web01", "iLert comment by Jane Doe: second note"),
+                               ("REMOVE_HOST_ACKNOWLEDGEMENT", "db01", "db01")]), (info, sent)
+        assert state_file(site)["intent"] == {}, info
+    return info
+
+
+def test_kill_trials_comments_and_removal(ilert: Any, tmp_path: Path, artifacts: List[Path]) -> None:
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [pool.submit(_kill_trial, n, 5077 + n, ilert, tmp_path, artifacts) for n in range(6)]
+        results = [f.result(timeout=300) for f in futures]
+    print("comment kill trials:", results)
+    assert any(r["killed"] for r in results), results
