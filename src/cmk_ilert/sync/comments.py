@@ -108,7 +108,7 @@ class CommentMirror:
             entry = parse(raw, alert.id)
             if entry is None or entry.id <= cursor["id"]:
                 continue
-            if entry.kind == USER_COMMENT:
+            if entry.kind == USER_COMMENT and entry.content:  # an empty comment says nothing
                 if self._echo(entry, found):
                     self.echoes += 1
                 elif not self._mirror(alert, found, entry):
