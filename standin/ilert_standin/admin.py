@@ -7,6 +7,8 @@ GET  /_standin/alerts             all alerts with comments, source events and hi
 POST /_standin/alerts/{id}/accept    {"user": name}: a responder accepts it in iLert's app
 POST /_standin/alerts/{id}/resolve   {"user": name}: a responder resolves it
 POST /_standin/alerts/{id}/comments  {"user": name, "content": text}: a responder comments
+POST /_standin/alerts/{id}/reassign  {"user": name, "to": name}: reassigned, PENDING again
+POST /_standin/alerts/{id}/escalate  {"to": name, "level": n}: the policy escalates it
 GET  /_standin/users              responders seen so far (name, id, firstName, lastName, email)
 GET  /_standin/sources            alert sources: {integration key: {"id", "name"}}
 GET  /_standin/pings              heartbeat pings
@@ -101,6 +103,11 @@ def handle(
     action = _responder_action(name)
     if action is not None:
         alert_id, verb = action
+        if verb == "escalate":
+            to, level = _optional_str(data, "to"), data.get("level")
+            if not to or not isinstance(level, int) or isinstance(level, bool) or level < 1:
+                raise ApiError(400, "INVALID_INPUT", "to (a name) and level (>= 1) are required")
+            return Reply(200, state.escalate(alert_id, to, level).as_json(base_url))
         user = _optional_str(data, "user")
         if not user:
             raise ApiError(400, "INVALID_INPUT", "user (the responder's name) is required")
@@ -108,6 +115,11 @@ def handle(
             alert = state.responder_accept(alert_id, user)
         elif verb == "resolve":
             alert = state.responder_resolve(alert_id, user)
+        elif verb == "reassign":
+            to = _optional_str(data, "to")
+            if not to:
+                raise ApiError(400, "INVALID_INPUT", "to (the new responder's name) is required")
+            alert = state.responder_reassign(alert_id, user, to)
         else:
             content = _optional_str(data, "content")
             if not content:
@@ -118,10 +130,10 @@ def handle(
 
 
 def _responder_action(name: str) -> tuple[int, str] | None:
-    """(alert id, verb) for ``alerts/{id}/accept|resolve|comments``, else None."""
+    """(alert id, verb) for ``alerts/{id}/accept|resolve|comments|reassign|escalate``."""
     parts = name.split("/")
     if len(parts) == 3 and parts[0] == "alerts" and parts[1].isdigit():
-        if parts[2] in ("accept", "resolve", "comments"):
+        if parts[2] in ("accept", "resolve", "comments", "reassign", "escalate"):
             return int(parts[1]), parts[2]
     return None
 

@@ -113,6 +113,18 @@ class StandInClient:
         )
         return result
 
+    def reassign_alert(self, alert_id: int, user: str, to: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._call(
+            "POST", f"alerts/{int(alert_id)}/reassign", {"user": user, "to": to}
+        )
+        return result
+
+    def escalate_alert(self, alert_id: int, to: str, level: int) -> dict[str, Any]:
+        result: dict[str, Any] = self._call(
+            "POST", f"alerts/{int(alert_id)}/escalate", {"to": to, "level": level}
+        )
+        return result
+
     def stats(self) -> dict[str, int]:
         result: dict[str, int] = self._call("GET", "stats")
         return result

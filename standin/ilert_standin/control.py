@@ -171,6 +171,20 @@ class StandIn:
         alert = state.responder_comment(alert_id, user, content)
         return alert.as_json(self._app.base_url)
 
+    def reassign_alert(self, alert_id: int, user: str, to: str) -> dict[str, Any]:
+        """``user`` assigns the alert to ``to``: PENDING again, nobody has accepted it."""
+        state = self._app.state
+        return state.responder_reassign(alert_id, user, to).as_json(self._app.base_url)
+
+    def escalate_alert(self, alert_id: int, to: str, level: int) -> dict[str, Any]:
+        state = self._app.state
+        return state.escalate(alert_id, to, level).as_json(self._app.base_url)
+
+    def add_log_entries(self, alert_id: int, count: int) -> dict[str, Any]:
+        """``count`` notification log entries on the alert (a long log)."""
+        state = self._app.state
+        return state.add_log_entries(alert_id, count).as_json(self._app.base_url)
+
     def source_id(self, key: str) -> int:
         """The numeric alert source id of an integration key (``GET /api/alerts?sources=``)."""
         return self._app.state.source_id(key)

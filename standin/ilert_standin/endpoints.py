@@ -163,9 +163,9 @@ def _apply_event(
         elif event.event_type == "RESOLVE":
             state.set_status(alert, "RESOLVED")
             code = "ALERT_RESOLVED"
-        else:
-            text = "; ".join(c.get("content", "") for c in comments)
-            state.add_history(alert, "COMMENT", Actor("SOURCE"), text)
+    if comments:  # an event's comments (COMMENT, or with an ACCEPT/RESOLVE/ALERT) by the source
+        text = "; ".join(c.get("content", "") for c in comments)
+        state.add_history(alert, "COMMENT", Actor("SOURCE"), text, {"comment": text})
     alert.comments.extend(comments)
     alert.events.append(record)
     return alert, code
@@ -287,6 +287,8 @@ def post_checkmk(state: State, key: str, body: Any, json_ok: bool, now: float) -
                         "content": context["NOTIFICATIONCOMMENT"],
                     }
                 )
+                text = context["NOTIFICATIONCOMMENT"]
+                state.add_history(alert, "COMMENT", Actor("SOURCE"), text, {"comment": text})
         alert.events.append(record)
     return Reply(200, {"incidentKey": alert_key})
 

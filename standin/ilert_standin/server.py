@@ -52,6 +52,7 @@ _ALLOWED = {
     "heartbeat": ("GET", "HEAD", "POST"),
     "alerts": ("GET", "HEAD"),
     "alert": ("GET", "HEAD"),
+    "log-entries": ("GET", "HEAD"),
 }
 
 
@@ -136,6 +137,8 @@ def route(path: str) -> tuple[str | None, str | None]:
         rest = path[len("/api/alerts/") :]
         if rest and "/" not in rest:
             return "alert", rest
+        if rest.endswith("/log-entries") and rest.count("/") == 1:
+            return "log-entries", rest.partition("/")[0]
     for prefix, name in _PATH_KEY_ROUTES:
         if path.startswith(prefix):
             rest = path[len(prefix) :]
@@ -238,7 +241,7 @@ class Handler(BaseHTTPRequestHandler):
         if name == "events":
             key = entry["key"] = event_key(body)
         target = None
-        if name in ("alerts", "alert"):
+        if name in ("alerts", "alert", "log-entries"):
             target, key = key, alerts_api.bearer_key(self.headers)
             entry["key"] = key
         entry["body"] = body
@@ -278,7 +281,7 @@ class Handler(BaseHTTPRequestHandler):
             )
         if name == "events":
             return endpoints.post_event(app.state, body, json_ok, mono, app.base_url)
-        if name in ("alerts", "alert"):
+        if name in ("alerts", "alert", "log-entries"):
             return self._alerts_api(name, query, target, mono)
         assert key is not None
         if name == "checkmk":
@@ -306,6 +309,8 @@ class Handler(BaseHTTPRequestHandler):
         if name == "alerts":
             return alerts_api.list_alerts(state, query)
         assert target is not None
+        if name == "log-entries":
+            return alerts_api.log_entries(state, target, query)
         return alerts_api.get_alert(state, target, query)
 
     def _guard(self, action: Callable[[], Reply]) -> Reply:

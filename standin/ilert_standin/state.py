@@ -89,6 +89,9 @@ class Config:
     #: what a checkmk-ext alert tells about the Checkmk site that sent it (assumed; see
     #: endpoints.checkmk_site_marker): nothing, ``customDetails.OMD_SITE``, or ``links``
     checkmk_site_marker: CheckmkSiteMarker = "none"
+    #: whether ``GET /api/alerts/{id}/log-entries?include=vars`` serves ``vars`` (who, what);
+    #: iLert documents the parameter but not what ``vars`` carry (alerts_api.py, log entries)
+    log_entry_vars: bool = True
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -108,6 +111,7 @@ class Config:
             "clock_offset": self.clock_offset,
             "alerts_order": self.alerts_order,
             "checkmk_site_marker": self.checkmk_site_marker,
+            "log_entry_vars": self.log_entry_vars,
         }
 
 
@@ -204,9 +208,9 @@ def checked_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
             if value not in RETRY_AFTER_MODES:
                 raise ValueError(f"retry_after_mode must be one of {RETRY_AFTER_MODES}")
             out[name] = value
-        elif name == "empty_202_body":
+        elif name in ("empty_202_body", "log_entry_vars"):
             if not isinstance(value, bool):
-                raise ValueError("empty_202_body must be true or false")
+                raise ValueError(f"{name} must be true or false")
             out[name] = value
         else:
             raise ValueError(f"unknown setting {name!r}")
@@ -252,7 +256,8 @@ class Alert:
     resolved_by: Actor | None = None
     #: responders in acceptance order: {"user": name, "status": ..., "acceptedAt": epoch}
     responders: list[dict[str, Any]] = field(default_factory=list)
-    #: what happened to the alert, in order: {"time", "action", "byType", "by", "text"}
+    #: what happened to the alert, in order: {"id", "time", "action", "byType", "by", "text",
+    #: "vars"}; served as its log entries (alerts_api.log_entries); ids increase across alerts
     history: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -305,6 +310,7 @@ class State:
         self._windows: dict[str, tuple[int, int]] = {}
         self._throttled = 0
         self._users: dict[str, dict[str, Any]] = {}
+        self._next_log_id = 1
         self._assign_source_ids()
 
     # -- configuration -----------------------------------------------------------------
@@ -454,17 +460,27 @@ class State:
             self.add_history(alert, "ALERT", Actor("SOURCE"), "alert created")
             return alert
 
-    def add_history(self, alert: Alert, action: str, actor: Actor, text: str) -> None:
+    def add_history(
+        self,
+        alert: Alert,
+        action: str,
+        actor: Actor,
+        text: str,
+        extra: Mapping[str, str] | None = None,
+    ) -> None:
         with self.lock:
             alert.history.append(
                 {
+                    "id": self._next_log_id,
                     "time": self.wall(),
                     "action": action,
                     "byType": actor.type,
                     "by": actor.user,
                     "text": text,
+                    "vars": dict(extra or {}),
                 }
             )
+            self._next_log_id += 1
 
     def set_status(
         self, alert: Alert, status: AlertStatus, actor: Actor | None = None
@@ -532,7 +548,50 @@ class State:
             alert = self._existing(alert_id)
             self.user(user)
             alert.comments.append({"creator": user, "content": content})
-            self.add_history(alert, "COMMENT", Actor("USER", user), content)
+            self.add_history(
+                alert, "COMMENT", Actor("USER", user), content, {"comment": content}
+            )
+            return alert
+
+    def responder_reassign(self, alert_id: int, user: str, to: str) -> Alert:
+        """``user`` assigns an accepted (or pending) alert to ``to``: it is PENDING again,
+        nobody has accepted it (the stand-in's model of an "un-accept"; see alerts_api.py)."""
+        with self.lock:
+            alert = self._existing(alert_id)
+            if alert.status == "RESOLVED":
+                raise ApiError(400, "ALERT_ALREADY_RESOLVED", "the alert is resolved")
+            self.user(user)
+            self.user(to)
+            alert.status = "PENDING"
+            alert.accepted_at, alert.accepted_by = None, None
+            alert.responders.clear()
+            self.add_history(
+                alert, "ASSIGN", Actor("USER", user), f"assigned to {to}", {"assignee": to}
+            )
+            return alert
+
+    def escalate(self, alert_id: int, to: str, level: int) -> Alert:
+        """The escalation policy moves a pending alert to ``level`` (responder ``to``)."""
+        with self.lock:
+            alert = self._existing(alert_id)
+            if alert.status != "PENDING":
+                raise ApiError(400, "ALERT_NOT_PENDING", "only a pending alert escalates")
+            self.user(to)
+            self.add_history(
+                alert,
+                "ESCALATE",
+                Actor("SOURCE"),
+                f"escalated to level {level} ({to})",
+                {"level": str(level), "assignee": to},
+            )
+            return alert
+
+    def add_log_entries(self, alert_id: int, count: int) -> Alert:
+        """``count`` notification log entries (test volume: an alert with a long log)."""
+        with self.lock:
+            alert = self._existing(alert_id)
+            for n in range(count):
+                self.add_history(alert, "NOTIFY", Actor("SOURCE"), f"notification {n + 1} sent")
             return alert
 
     def alerts(self, base_url: str) -> list[dict[str, Any]]:
@@ -577,3 +636,4 @@ class State:
             self._windows.clear()
             self._throttled = 0
             self._users.clear()
+            self._next_log_id = 1

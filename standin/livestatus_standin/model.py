@@ -4,9 +4,12 @@ Columns and their types follow Checkmk's Livestatus (``Checkmk/checkmk``
 ``packages/livestatus/src/TableHosts.cc`` @ 07a2c02c, ``TableServices.cc``; the handbook's
 ``livestatus_references.asciidoc``): int columns are numbers, ``comments_with_info`` is "a list
 of all comments ... with id, author and comment" ``[[id, author, comment], ...]``,
-``comments`` the list of comment ids, ``mk_inventory``/``mk_inventory_gz`` blobs (file
-contents, see ``cmk_ilert/notify/inventory.py``). A service row also answers ``host_<column>`` for every host
-column, as Livestatus joins the host into the services table.
+``comments`` the list of comment ids, ``comments_with_extra_info`` "a list of all comments ... with
+id, author, comment, entry type and entry time" ``[[id, author, comment, type, time], ...]``
+(entry type 1 a user comment, 4 an acknowledgement, as Nagios numbers them),
+``mk_inventory``/``mk_inventory_gz`` blobs (file contents, see ``cmk_ilert/notify/inventory.py``).
+A service row also answers ``host_<column>`` for every host column, as Livestatus joins the host
+into the services table.
 
 Fixture data is a dict (or a JSON file) ``{"hosts": [...], "services": [...]}``; every row
 needs its key (``name``; ``host_name`` + ``description``), every other column has a default.

@@ -59,6 +59,14 @@ def _host_columns() -> dict[str, tuple[ColumnType, Getter]]:
                 "list",
                 lambda ctx, row: [[c.id, c.author, c.text] for c in row.comments],
             ),
+            # id, author, comment, entry type (1 comment, 4 acknowledgement), entry time
+            "comments_with_extra_info": (
+                "list",
+                lambda ctx, row: [
+                    [c.id, c.author, c.text, c.entry_type, int(c.entry_time)]
+                    for c in row.comments
+                ],
+            ),
             "mk_inventory": ("blob", blob(False)),
             "mk_inventory_gz": ("blob", blob(True)),
             "mk_inventory_last": (
@@ -94,6 +102,7 @@ def _service_columns() -> dict[str, tuple[ColumnType, Getter]]:
     columns["display_name"] = ("string", _plain("display_name"))
     columns["comments"] = HOST_COLUMNS["comments"]
     columns["comments_with_info"] = HOST_COLUMNS["comments_with_info"]
+    columns["comments_with_extra_info"] = HOST_COLUMNS["comments_with_extra_info"]
     for name, (kind, getter) in HOST_COLUMNS.items():
         if f"host_{name}" in columns:
             continue

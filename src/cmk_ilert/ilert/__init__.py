@@ -5,7 +5,8 @@ wire), the two wire formats of the events API (``wire``: the ``api`` body of
 ``POST /api/events`` and the ``checkmk`` body of
 ``POST /api/v1/events/checkmk-ext/{key}``), one bounded HTTP exchange
 (``transport``: wall-clock limit, capped answers, retry classification) and
-the REST API's alerts as ``sync`` needs them (``alerts``).
+the REST API's alerts and their log entries as ``sync`` needs them
+(``alerts``, ``logentries``).
 
 May import: ``cmk_ilert.checkmk`` (the context and settings a request is built
 from), ``cmk_ilert.base``, the standard library and ``requests`` (lazily).

@@ -1,4 +1,5 @@
-"""iLert's alerts REST API, read side: ``GET /api/alerts`` and ``GET /api/alerts/{id}``.
+"""iLert's alerts REST API, read side: ``GET /api/alerts``, ``GET /api/alerts/{id}`` and
+``GET /api/alerts/{id}/log-entries`` (one bounded page; logentries.py reads the entries).
 
 Names as iLert's API reference (OpenAPI, docs.ilert.com "API Reference / Alerts") spells
 them; docs/sync.md lists each with its source:
@@ -30,6 +31,8 @@ from .origin import UNKNOWN, Origin, origin_of
 from .transport import retry_after
 
 MAX_BODY = 8 * 1024 * 1024
+#: One page of an alert's log entries (100 entries) is read up to this many bytes.
+LOG_PAGE_BYTES = 1024 * 1024
 PAGE = 100
 #: Most pages one listing reads (10,000 alerts).
 MAX_PAGES = 100
@@ -81,8 +84,8 @@ class RemoteAlert(NamedTuple):
 
 
 def get_json(url: str, headers: Mapping[str, str], timeout: float, deadline: float,
-             clock: Callable[[], float] = time.monotonic) -> Answer:
-    """One GET, bounded: no redirects, timeouts <= the time left, body capped at MAX_BODY.
+             clock: Callable[[], float] = time.monotonic, max_body: int = MAX_BODY) -> Answer:
+    """One GET, bounded: no redirects, timeouts <= the time left, body capped at ``max_body``.
 
     Raises ApiError (temporary) for network failures and the budget running out; the
     caller classifies HTTP status codes. Exception texts are never passed on.
@@ -117,8 +120,8 @@ def get_json(url: str, headers: Mapping[str, str], timeout: float, deadline: flo
         try:
             for chunk in response.iter_content(65536):
                 size += len(chunk)
-                if size > MAX_BODY:
-                    raise ApiError("iLert's answer is larger than %d bytes" % MAX_BODY, EXIT_TEMPORARY)
+                if size > max_body:
+                    raise ApiError("iLert's answer is larger than %d bytes" % max_body, EXIT_TEMPORARY)
                 chunks.append(chunk)
                 if clock() > deadline:
                     raise ApiError("time budget used up while reading iLert's answer", EXIT_TEMPORARY)
@@ -200,13 +203,13 @@ class Client:
         self.stamps[:] = [t for t in self.stamps if now - 60.0 < t <= now + 1.0]
         return len(self.stamps) < self.per_minute
 
-    def _get(self, path: str, params: Sequence[Tuple[str, str]], what: str) -> Answer:
+    def _get(self, path: str, params: Sequence[Tuple[str, str]], what: str, max_body: int = MAX_BODY) -> Answer:
         if not self.can_request():
             raise OutOfBudget()
         url = self.api_url + path + ("?" + urlencode(list(params)) if params else "")
         self.requests += 1
         self.stamps.append(time.time())
-        return get_json(url, self._headers, self.timeout, self.deadline, self.clock)
+        return get_json(url, self._headers, self.timeout, self.deadline, self.clock, max_body)
 
     def list(self, states: Sequence[str], sources: Sequence[int], since: Optional[float],
              until: Optional[float], max_pages: int = MAX_PAGES,
@@ -251,6 +254,21 @@ class Client:
             self.malformed.append((key if isinstance(key, str) else "", why))
             return None
         return parse_alert(raw)
+
+    def log_page(self, alert_id: int, start: int) -> Optional[List[Any]]:
+        """One page (``max-results`` PAGE) of ``GET /api/alerts/{id}/log-entries`` from
+        ``start-index`` ``start``, English texts, with ``vars``; at most LOG_PAGE_BYTES read.
+        None when iLert does not know the alert (404); the entries are parsed by logentries.py."""
+        what = "GET /api/alerts/{id}/log-entries"
+        params = [("lang", "en"), ("start-index", str(start)), ("max-results", str(PAGE)), ("include", "vars")]
+        answer = self._get("/api/alerts/%d/log-entries" % alert_id, params, what, LOG_PAGE_BYTES)
+        if answer.status == 404:
+            return None
+        page = check(answer, what)
+        if not isinstance(page, list):
+            raise ApiError("iLert answered %s with something other than a list of log entries (not JSON, or "
+                           "nested too deeply)" % what, EXIT_TEMPORARY)
+        return page
 
     def get(self, alert_id: int) -> Optional[RemoteAlert]:
         """One alert, or None if iLert does not know it (any more) or answered a malformed one."""

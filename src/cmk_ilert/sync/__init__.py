@@ -3,7 +3,9 @@
 Job: the ``sync`` command (``command``: key, lock, time bound; ``options``: its
 arguments), one bounded run that lists this site's alerts in iLert (``run``),
 finds the Checkmk object of each alert key (``lookup``) and acknowledges or
-comments it (``actions``), with its state between runs (``state``: what was
+comments it (``actions``), mirrors responders' comments (``comments``) and
+removes its own acknowledgement of an alert pending again (``reopen``; both
+guarded by ``guarded``), with its state between runs (``state``: what was
 done, so nothing is applied twice).
 
 May import: ``cmk_ilert.notify`` (the alert-key scheme), ``cmk_ilert.outbox``,

@@ -47,9 +47,11 @@ from ..checkmk import livestatus
 from ..ilert.alerts import REQUESTS_PER_MINUTE, ApiError, Client, OutOfBudget, RemoteAlert
 from . import state as sync_state
 from .actions import ACCEPTED, RESOLVED, Mirror
+from .comments import CommentMirror
 from .lookup import ObjectFinder
 from .objects import CheckmkSources
 from .options import Options
+from .reopen import Reopen
 
 #: The first run (and every run after it) never looks further back than this before it.
 FIRST_LOOK_BACK = 3600.0
@@ -80,6 +82,9 @@ class Run:
         self.finder = ObjectFinder(root, site, self.prefix, socket, deadline, clock)
         self.checkmk = CheckmkSources(opts.sources, site)  # alerts of Checkmk-type sources (objects.py)
         self.mirror = Mirror(opts, self.state, self.finder, printer, self._save, checkmk=self.checkmk)
+        self.reopen = Reopen(opts, self.state, self.finder, printer, self._save, checkmk=self.checkmk)
+        self.comments = CommentMirror(opts, self.state, self.finder, self.client, printer, self._save,
+                                      checkmk=self.checkmk)
         self.now = time.time()
         #: ``until`` of the RESOLVED listing that completed (``last`` of the next run)
         self.resolved_until = self.now
@@ -90,7 +95,7 @@ class Run:
         state, note = sync_state.load(self.root)
         if note:
             self.printer.line("sync: " + note)
-        self.state = self.mirror.state = state
+        self.state = self.mirror.state = self.reopen.state = self.comments.state = state
         self.client.stamps = state.requests  # the request budget holds across runs
         if not self.opts.dry_run:
             sync_state.clean_temporaries(self.root)
@@ -120,7 +125,7 @@ class Run:
         self.state.prune(self.now - self.opts.look_back - 86400.0)
         self._save()
         self._summary()
-        return EXIT_OK if complete else EXIT_TEMPORARY
+        return EXIT_OK if complete and not (self.reopen.trouble or self.comments.trouble) else EXIT_TEMPORARY
 
     def sync(self) -> bool:
         opts = self.opts
@@ -159,6 +164,8 @@ class Run:
         self.mirror.counts.seen = len(mine_open) + len(mine_resolved)
         for alert in sorted(transitions, key=lambda a: (a.id, a.status)):
             self.mirror.transition(alert)
+        self.reopen.run(mine_open)  # sync's acknowledgement of an alert pending again (reopen.py)
+        self.comments.run(mine_open)  # responders' comments (comments.py)
         return complete
 
     def listing(self, name: str, states: Tuple[str, ...], since: float) -> Tuple[List[RemoteAlert], bool, bool]:

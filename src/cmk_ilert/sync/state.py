@@ -14,6 +14,9 @@ starts afresh -- never a crash. Contents:
              holds across runs)
 ``cursor``   a listing that a run left unfinished: ``"open"``/``"resolved"`` ->
              {"from": epoch, "until": epoch, "start": next start-index}; the next run goes on there
+``comments`` per open alert whose log entries were read (comments.py): ``"<alert id>"`` ->
+             {"t": read last, "n": next start-index, "id": highest log entry id dealt with};
+             dropped with the alert's ``watch`` entry
 """
 
 from __future__ import annotations
@@ -45,16 +48,18 @@ class SyncState:
         self.watch: Dict[str, Dict[str, Any]] = dict(data.get("watch", {}))
         self.requests: List[float] = [float(t) for t in data.get("requests", [])]
         self.cursor: Dict[str, Dict[str, float]] = dict(data.get("cursor", {}))
+        self.comments: Dict[str, Dict[str, float]] = dict(data.get("comments", {}))
 
     def as_json(self) -> Dict[str, Any]:
         return {"v": 1, "first": self.first, "last": self.last, "pause": self.pause, "done": self.done,
                 "intent": self.intent, "watch": self.watch, "requests": self.requests[-MAX_REQUESTS:],
-                "cursor": self.cursor}
+                "cursor": self.cursor, "comments": self.comments}
 
     def prune(self, keep_after: float) -> None:
         """Forget transitions and watched alerts older than ``keep_after`` (and bound both)."""
         self.done = _newest({k: v for k, v in self.done.items() if v["t"] >= keep_after}, MAX_DONE)
         self.watch = _newest({k: v for k, v in self.watch.items() if v["t"] >= keep_after}, MAX_WATCH)
+        self.comments = {k: v for k, v in self.comments.items() if k in self.watch}
 
 
 def _newest(entries: Dict[str, Dict[str, Any]], limit: int) -> Dict[str, Dict[str, Any]]:
@@ -117,6 +122,13 @@ def valid(data: Any) -> bool:
     for name, entry in cursor.items():
         if name not in ("open", "resolved") or not isinstance(entry, dict) \
                 or sorted(entry) != ["from", "start", "until"] or not all(_number(v) for v in entry.values()):
+            return False
+    comments = data.get("comments", {})  # absent in files of earlier versions
+    if not isinstance(comments, dict):
+        return False
+    for name, entry in comments.items():
+        if not name.isdigit() or not isinstance(entry, dict) or sorted(entry) != ["id", "n", "t"] \
+                or not all(_number(v) for v in entry.values()):
             return False
     return True
 

@@ -1,0 +1,67 @@
+"""Helpers of a guarded Livestatus write (comments.py, reopen.py), as actions.py does it:
+
+an intent is recorded before the command; a run that finds an intent of an earlier run
+waits until the core has surely applied it (INTENT_GRACE) before it asks the object's state;
+after the command the object is asked again until the effect shows (CONFIRM_PAUSES).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, List, Mapping, Optional, Union
+
+from ..ilert.alerts import RemoteAlert
+from .actions import CONFIRM_PAUSES, INTENT_GRACE
+from .lookup import LiveObject, ObjectFinder, Wanted
+from .objects import CheckmkSources
+
+#: Makes the sync state durable (Run._save).
+Save = Callable[[], None]
+
+
+def settled(intent: Mapping[str, Any], finder: ObjectFinder) -> bool:
+    """Wait until a command an earlier (killed) run may have sent has surely been applied;
+    False when the run's time is too short for that (the next run finishes it)."""
+    wait = float(intent.get("t", 0.0)) + INTENT_GRACE - time.time()
+    if wait <= 0:
+        return True
+    if finder.clock() + wait + 1.0 > finder.deadline:
+        return False
+    time.sleep(wait)
+    return True
+
+
+def confirmed(finder: ObjectFinder, found: LiveObject, shows: Callable[[LiveObject], bool]) -> bool:
+    """Whether the object shows the command's effect, asked again after each pause."""
+    wanted = wanted_of(found)
+    for pause in CONFIRM_PAUSES:
+        if finder.clock() + pause + 1.0 > finder.deadline:
+            return False
+        time.sleep(pause)
+        now: Union[LiveObject, str] = finder.find(wanted)
+        if isinstance(now, LiveObject) and shows(now):
+            return True
+        if isinstance(now, str):
+            return False
+    return False
+
+
+def wanted_of(found: LiveObject) -> Wanted:
+    """The object again, by the exact names Livestatus answered."""
+    return Wanted(found.host, found.service, True)
+
+
+def target(found: LiveObject) -> List[str]:
+    """The names a command addresses: host, and service if any (exactly as Livestatus has them)."""
+    return [found.host] + ([found.service] if found.service else [])
+
+
+def locate(alert: RemoteAlert, finder: ObjectFinder, checkmk: Optional[CheckmkSources]) -> Union[LiveObject, str]:
+    """The alert's Checkmk object now, or why there is none (as Mirror.transition finds it)."""
+    if checkmk is not None and checkmk.owns(alert):  # a key iLert made (objects.py)
+        wanted = checkmk.wanted(alert, finder)
+    else:
+        wanted = finder.wanted(alert.alert_key)
+    if isinstance(wanted, str):
+        return wanted
+    return finder.find(wanted)
