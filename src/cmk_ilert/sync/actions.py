@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any, Callable, List, Mapping, Optional
+from typing import Any, Callable, List, Optional
 
 from ..base.output import Printer
 from ..base.text import printable
@@ -20,16 +20,12 @@ from ..ilert.alerts import RemoteAlert
 from ..notify.mapping import MAX_ALERT_KEY
 from ..outbox import links as alertlinks
 from . import state as sync_state
-from .lookup import LiveObject, ObjectFinder, Wanted, describe
+from .guarded import confirmed, settled, target
+from .lookup import ObjectFinder, describe
 from .objects import CheckmkSources
 from .options import Options
 
 ACCEPTED, RESOLVED = "ACCEPTED", "RESOLVED"
-#: How long Livestatus may take to apply a command (see Mirror._settled).
-INTENT_GRACE = 5.0
-#: After a command, its object is asked for again after these pauses (3 s in all) until the
-#: command shows; the core answers commands silently, so only this tells that it took effect.
-CONFIRM_PAUSES = (0.05, 0.1, 0.2, 0.4, 0.75, 1.5)
 
 
 class Counts:
@@ -75,7 +71,7 @@ class Mirror:
             self.finish(tkey, "skipped: " + wanted, label, quietly=False)
             return
         intent = self.state.intent.get(tkey)
-        if intent is not None and not self.opts.dry_run and not self._settled(intent):
+        if intent is not None and not self.opts.dry_run and not settled(intent, self.finder):
             self.printer.line("sync: %s: an earlier run was stopped after deciding; the next run finishes it"
                               % label)
             self.unsettled = True
@@ -107,15 +103,16 @@ class Mirror:
             args = [1, self.author(alert), "Resolved in iLert by %s (%s). Checkmk still shows the problem." % (
                 alert.by or "a responder", self.reference(alert))]
             done, verb = "commented", "comment"
-        target = [found.host] + ([found.service] if found.service else [])
+        names = target(found)
         if self.opts.dry_run:
             self.printer.line("sync: %s: would %s %s (%s in iLert%s)" % (
                 label, verb, what, alert.status.lower(), _by(alert)))
             return None
         self.state.intent[tkey] = {"t": time.time(), "r": verb}
         self.save()
-        livestatus.command(self.finder.socket, name, args, self.finder.live_deadline(), self.finder.clock, names=target)
-        if not self._confirmed(found, alert.status, marker):
+        livestatus.command(self.finder.socket, name, args, self.finder.live_deadline(), self.finder.clock, names=names)
+        if not confirmed(self.finder, found, lambda now: now.acknowledged if alert.status == ACCEPTED
+                         else any(marker.search(text) for text in now.comments)):
             # the intent stays: the next run asks again before it sends anything (once per run)
             self.unconfirmed = True
             self.printer.line("sync: %s: sent the command to %s %s, not confirmed: Livestatus does not show it "
@@ -130,37 +127,6 @@ class Mirror:
         self.finish(tkey, "%s %s in Checkmk (%s in iLert%s)" % (done, what, alert.status.lower(), _by(alert)),
                     label, quietly=False, count=False)
         return None
-
-    def _confirmed(self, found: LiveObject, status: str, marker: "re.Pattern[str]") -> bool:
-        """Whether the object shows the command's effect (acknowledged / the comment), asked
-        again after each of CONFIRM_PAUSES while the run's time allows."""
-        wanted = Wanted(found.host, found.service, True)
-        for pause in CONFIRM_PAUSES:
-            if self.finder.clock() + pause + 1.0 > self.finder.deadline:
-                return False
-            time.sleep(pause)
-            now = self.finder.find(wanted)
-            if isinstance(now, str):
-                return False
-            if status == ACCEPTED and now.acknowledged:
-                return True
-            if status == RESOLVED and any(marker.search(text) for text in now.comments):
-                return True
-        return False
-
-    def _settled(self, intent: Mapping[str, Any]) -> bool:
-        """Wait until a command an earlier (killed) run may have sent has surely been applied.
-
-        Livestatus takes commands asynchronously; asking right after a crash could show the
-        old state and send the command a second time. Returns False when the budget is short.
-        """
-        wait = float(intent.get("t", 0.0)) + INTENT_GRACE - time.time()
-        if wait <= 0:
-            return True
-        if self.finder.clock() + wait + 1.0 > self.finder.deadline:
-            return False
-        time.sleep(wait)
-        return True
 
     def finish(self, tkey: str, outcome: str, label: str, quietly: bool = True, count: bool = True) -> None:
         if count and outcome.startswith("nothing"):

@@ -1,4 +1,4 @@
-"""Helpers of a guarded Livestatus write (comments.py, reopen.py), as actions.py does it:
+"""A guarded Livestatus write, for every action of sync (actions.py, comments.py, reopen.py):
 
 an intent is recorded before the command; a run that finds an intent of an earlier run
 waits until the core has surely applied it (INTENT_GRACE) before it asks the object's state;
@@ -11,9 +11,15 @@ import time
 from typing import Any, Callable, List, Mapping, Optional, Union
 
 from ..ilert.alerts import RemoteAlert
-from .actions import CONFIRM_PAUSES, INTENT_GRACE
 from .lookup import LiveObject, ObjectFinder, Wanted
 from .objects import CheckmkSources
+
+#: How long Livestatus may take to apply a command: an intent younger than this is waited out
+#: before the object's state is asked (asking right after a crash could show the old state).
+INTENT_GRACE = 5.0
+#: After a command, its object is asked for again after these pauses (3 s in all) until the
+#: command shows; the core answers commands silently, so only this tells that it took effect.
+CONFIRM_PAUSES = (0.05, 0.1, 0.2, 0.4, 0.75, 1.5)
 
 #: Makes the sync state durable (Run._save).
 Save = Callable[[], None]
