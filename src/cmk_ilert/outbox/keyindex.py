@@ -12,13 +12,19 @@ is marked closed, so a storm of repeated problems costs one small read per event
 (and a time stamp). ``"closed": true`` marks a key whose last RESOLVE was delivered;
 the file's modification time is the key's last ALERT or that RESOLVE, which
 ``Outbox.prune`` uses to drop entries of closed, idle keys (docs/delivery.md).
+
+``"route"`` (written with the ALERT): the rule parameters (``PARAMETER_*``) the ALERT
+was prepared with, so that ``sync --reconcile`` can send a RESOLVE (or raise a missing
+ALERT) to the same alert source, through the same mapping. They hold the integration
+key the way the queue entry of that ALERT holds it (a password-store id, or the key
+typed into the rule) in this 0600 file; never printed (docs/sync.md, "Reconcile").
 """
 
 from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict, NamedTuple, Optional
+from typing import Any, Dict, Mapping, NamedTuple, Optional
 
 from ..base.digest import sha256
 from ..base.fsutil import read_regular, replace_atomically
@@ -40,18 +46,24 @@ def _path(root: str, alert_key: str) -> str:
     return os.path.join(root, INDEX_DIR, digest + ".json")
 
 
-def remember(root: str, target: Target) -> None:
-    """Record ``target`` (an ALERT of its key is on its way: the key may be open) unless
-    the index already holds exactly it, open; then only its time is refreshed (the
-    key's last ALERT, which pruning reads). Never raises for I/O problems: the index
-    is a convenience for ``sync``, not part of delivery."""
+def remember(root: str, target: Target, route: Optional[Mapping[str, str]] = None) -> None:
+    """Record ``target`` (an ALERT of its key is on its way: the key may be open) and the
+    ``route`` it went out by unless the index already holds exactly these, open; then
+    only its time is refreshed (the key's last ALERT, which pruning reads). Never raises
+    for I/O problems: the index is a convenience for ``sync``, not part of delivery."""
     path = _path(root, target.alert_key)
     try:
         data = _read(root, target.alert_key)
-        if data is not None and _target(data, target.alert_key) == target and not data.get("closed"):
+        if data is not None and _target(data, target.alert_key) == target and not data.get("closed") \
+                and (route is None or data.get("route") == dict(route)):
             os.utime(path)
             return
-        payload = json.dumps(target._asdict(), ensure_ascii=False, sort_keys=True).encode("utf-8")
+        record: Dict[str, Any] = dict(target._asdict())
+        if route is not None:
+            record["route"] = dict(route)
+        elif data is not None and _target(data, target.alert_key) == target and isinstance(data.get("route"), dict):
+            record["route"] = data["route"]
+        payload = json.dumps(record, ensure_ascii=False, sort_keys=True).encode("utf-8")
         # tmp/ of the outbox: a temporary file left by a kill is pruned by the next flush
         replace_atomically(path, payload, os.path.join(root, "tmp"), sync=False)
     except (OSError, ValueError):
@@ -103,3 +115,15 @@ def lookup(root: str, alert_key: str) -> Optional[Target]:
     """The recorded object of ``alert_key``, or None (unknown, unreadable, malformed)."""
     data = _read(root, alert_key)
     return None if data is None else _target(data, alert_key)
+
+
+def route(root: str, alert_key: str) -> Optional[Dict[str, str]]:
+    """The rule parameters the last ALERT of ``alert_key`` was prepared with, or None
+    (unknown key, an entry written before routes were kept, malformed)."""
+    data = _read(root, alert_key)
+    if data is None or _target(data, alert_key) is None:
+        return None
+    found = data.get("route")
+    if not isinstance(found, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in found.items()):
+        return None
+    return found

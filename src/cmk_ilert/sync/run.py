@@ -50,6 +50,7 @@ from .actions import ACCEPTED, RESOLVED, Mirror
 from .lookup import ObjectFinder
 from .objects import CheckmkSources
 from .options import Options
+from .reconcile import reconcile
 
 #: The first run (and every run after it) never looks further back than this before it.
 FIRST_LOOK_BACK = 3600.0
@@ -159,6 +160,8 @@ class Run:
         self.mirror.counts.seen = len(mine_open) + len(mine_resolved)
         for alert in sorted(transitions, key=lambda a: (a.id, a.status)):
             self.mirror.transition(alert)
+        if opts.reconcile:  # drift between iLert and Checkmk (reconcile.py)
+            reconcile(opts, self.site, self.root, self.finder, self.printer, mine_open, fresh)
         return complete
 
     def listing(self, name: str, states: Tuple[str, ...], since: float) -> Tuple[List[RemoteAlert], bool, bool]:
