@@ -20,7 +20,7 @@ import pytest
 
 from livestatus_standin import LivestatusStandIn
 from tests.support.contexts import api_params, checkmk_params, host, service
-from tests.support.site import RECORDED_OUTPUT, FakeSite, Run, runtime_python
+from tests.support.site import KEY_API, RECORDED_OUTPUT, FakeSite, Run, runtime_python
 from tests.sync.conftest import FIXTURES
 from tests.sync.test_setup_and_failures import clean
 from tests.sync.test_sync import alert, open_alert
@@ -29,6 +29,18 @@ pytestmark = pytest.mark.runtime
 
 HOUR = 3600.0
 GRACE = ("--reconcile-grace", "15")
+
+
+STORE_ID = "ilert-events"
+
+
+def stored(url: str, **extra: str) -> Dict[str, str]:
+    """A rule whose integration key is in Checkmk's password store (the rule holds its id):
+    the only kind of rule whose route the key index keeps (no secret on disk after delivery)."""
+    params = api_params(url, **extra)
+    params.update({"PARAMETER_ILERT_API_KEY": "store\t" + STORE_ID, "PARAMETER_ILERT_API_KEY_1": "store",
+                   "PARAMETER_ILERT_API_KEY_2": STORE_ID})
+    return params
 
 
 def sync(site: FakeSite, ilert: Any, *args: str) -> Run:
@@ -62,8 +74,10 @@ def log_entries(ilert: Any) -> List[Dict[str, Any]]:
 
 
 @pytest.fixture(autouse=True)
-def quiet_site(live: LivestatusStandIn) -> None:
-    """The sync family's objects, every state fresh: no drift but what a test makes."""
+def quiet_site(cmk: FakeSite, live: LivestatusStandIn) -> None:
+    """The sync family's objects, every state fresh: no drift but what a test makes; the
+    integration key in the site's password store."""
+    cmk.password_store({STORE_ID: KEY_API})
     now = int(time.time())
     live.load({section: [dict(row, last_state_change=now) for row in rows] for section, rows in FIXTURES.items()})
 
@@ -72,7 +86,7 @@ def quiet_site(live: LivestatusStandIn) -> None:
 
 
 def test_stale_open_alert_is_resolved_after_the_grace(cmk: FakeSite, ilert: Any, live: LivestatusStandIn) -> None:
-    opened = open_alert(cmk, ilert, service("PROBLEM", api_params(ilert.url)))
+    opened = open_alert(cmk, ilert, service("PROBLEM", stored(ilert.url)))
     recovered(live, "web01", "CPU load")
     run = sync(cmk, ilert)
     assert run.returncode == 0, run.output
@@ -99,7 +113,7 @@ def test_stale_open_alert_is_resolved_after_the_grace(cmk: FakeSite, ilert: Any,
 
 
 def test_host_alert_is_resolved(cmk: FakeSite, ilert: Any, live: LivestatusStandIn) -> None:
-    opened = open_alert(cmk, ilert, host("PROBLEM", api_params(ilert.url)))
+    opened = open_alert(cmk, ilert, host("PROBLEM", stored(ilert.url)))
     recovered(live, "db01")
     run = sync(cmk, ilert)
     assert "RESOLVE queued (resolved by cmk_ilert sync: Checkmk shows host db01 UP since" in run.output, run.output
@@ -108,7 +122,7 @@ def test_host_alert_is_resolved(cmk: FakeSite, ilert: Any, live: LivestatusStand
 
 
 def test_not_before_the_grace(cmk: FakeSite, ilert: Any, live: LivestatusStandIn) -> None:
-    opened = open_alert(cmk, ilert, service("PROBLEM", api_params(ilert.url)))
+    opened = open_alert(cmk, ilert, service("PROBLEM", stored(ilert.url)))
     recovered(live, "web01", "CPU load", ago=10 * 60)  # 10 min < 15 min grace
     run = sync(cmk, ilert)
     assert "0 stale alerts resolved" in run.output and cmk.queue() == [], run.output
@@ -120,14 +134,14 @@ def test_not_before_the_grace(cmk: FakeSite, ilert: Any, live: LivestatusStandIn
 
 
 def test_soft_ok_is_not_enough(cmk: FakeSite, ilert: Any, live: LivestatusStandIn) -> None:
-    open_alert(cmk, ilert, service("PROBLEM", api_params(ilert.url)))
+    open_alert(cmk, ilert, service("PROBLEM", stored(ilert.url)))
     live.update_service("web01", "CPU load", state=0, state_type=0, last_state_change=int(time.time() - HOUR))
     run = sync(cmk, ilert)
     assert "0 stale alerts resolved" in run.output and cmk.queue() == [], run.output
 
 
 def test_never_for_an_object_checkmk_does_not_know(cmk: FakeSite, ilert: Any, live: LivestatusStandIn) -> None:
-    opened = open_alert(cmk, ilert, service("PROBLEM", api_params(ilert.url), SERVICEDESC="Gone away"))
+    opened = open_alert(cmk, ilert, service("PROBLEM", stored(ilert.url), SERVICEDESC="Gone away"))
     run = sync(cmk, ilert)
     assert "sync: reconcile: alert %d %s: open in iLert, but Checkmk does not know web01/Gone away: left alone" \
         % (opened["id"], opened["key"]) in run.output, run.output
@@ -138,11 +152,11 @@ def test_never_for_an_object_checkmk_does_not_know(cmk: FakeSite, ilert: Any, li
 
 
 def test_nothing_while_something_is_queued_for_the_key(cmk: FakeSite, ilert: Any, live: LivestatusStandIn) -> None:
-    opened = open_alert(cmk, ilert, service("PROBLEM", api_params(ilert.url)))
+    opened = open_alert(cmk, ilert, service("PROBLEM", stored(ilert.url)))
     recovered(live, "web01", "CPU load")
     # an ACKNOWLEDGEMENT waits in the outbox (iLert answered 503, it waits for its retry)
     ilert.inject("503", "503", "503", path_prefix="/api/events")
-    run = cmk.run(service("ACKNOWLEDGEMENT", api_params(ilert.url)))
+    run = cmk.run(service("ACKNOWLEDGEMENT", stored(ilert.url)))
     queued = cmk.queue()
     assert queued, run.output
     run = sync(cmk, ilert)
@@ -152,7 +166,7 @@ def test_nothing_while_something_is_queued_for_the_key(cmk: FakeSite, ilert: Any
 
 def test_no_route_no_resolve(cmk: FakeSite, ilert: Any, live: LivestatusStandIn) -> None:
     """A key index entry written before routes were kept: left alone, said once."""
-    opened = open_alert(cmk, ilert, service("PROBLEM", api_params(ilert.url)))
+    opened = open_alert(cmk, ilert, service("PROBLEM", stored(ilert.url)))
     for path in (cmk.state_dir / "index").glob("*.json"):
         data = json.loads(path.read_text())
         data.pop("route")
@@ -162,6 +176,23 @@ def test_no_route_no_resolve(cmk: FakeSite, ilert: Any, live: LivestatusStandIn)
     assert "alert %d %s: open in iLert; no record here of the rule its ALERT went out by (key index): cannot " \
            "resolve it, left alone" % (opened["id"], opened["key"]) in run.output, run.output
     assert cmk.queue() == []
+
+
+def test_a_rule_with_the_key_typed_in_is_left_alone(cmk: FakeSite, ilert: Any, live: LivestatusStandIn) -> None:
+    """Its key is not kept after delivery (anywhere in the state directory), so sync cannot send."""
+    opened = open_alert(cmk, ilert, service("PROBLEM", api_params(ilert.url)))
+    for path in cmk.state_dir.rglob("*"):
+        if path.is_file():
+            assert KEY_API not in path.read_text(errors="replace"), path
+    recovered(live, "web01", "CPU load")
+    run = sync(cmk, ilert)
+    assert "alert %d %s: cannot resolve it: its rule has the API key (or a proxy password) typed in, not in " \
+           "Checkmk's password store" % (opened["id"], opened["key"]) in run.output, run.output
+    assert cmk.queue() == [] and "1 left alone" in run.output
+    ilert.resolve_alert(opened["id"], "Bob Smith")
+    live.update_service("web01", "CPU load", state=2, last_state_change=int(time.time() - HOUR))
+    run = sync(cmk, ilert, "--reconcile-raise")
+    assert "has no open alert in iLert; not raised: its rule has the API key" in run.output, run.output
 
 
 def test_checkmk_type_sources_are_left_alone(cmk: FakeSite, ilert: Any, live: LivestatusStandIn) -> None:
@@ -194,7 +225,7 @@ def test_missing_problem_is_reported_once(cmk: FakeSite, ilert: Any, live: Lives
 
 def test_missing_problem_is_raised_with_the_option(cmk: FakeSite, ilert: Any, live: LivestatusStandIn) -> None:
     """The ALERT was rejected and discarded: the key index has its route; raised, then delivered."""
-    ctx = service("PROBLEM", api_params(ilert.url))
+    ctx = service("PROBLEM", stored(ilert.url))
     opened = open_alert(cmk, ilert, ctx)
     ilert.resolve_alert(opened["id"], "Bob Smith")  # gone in iLert, still a problem in Checkmk
     live.update_service("web01", "CPU load", last_state_change=int(time.time() - HOUR))
@@ -269,7 +300,7 @@ def test_names_with_double_spaces_tabs_and_unicode(cmk: FakeSite, ilert: Any, li
     from tests.support.contexts import alert_key
 
     live.load(_odd_fixture())
-    params = api_params(ilert.url)
+    params = stored(ilert.url)
     stale_host, stale_service = ODD_NAMES[0]
     cmk.run(_ctx(stale_host, stale_service, params))
     missing_host, missing_service = ODD_NAMES[1]
@@ -301,7 +332,7 @@ def test_a_storm_is_reconciled_over_several_runs_oldest_first(cmk: FakeSite, ile
     live.load({"hosts": [{"name": "web01", "state": 0, "last_state_change": now}],
                "services": [{"host_name": "web01", "description": d, "state": 2, "last_state_change": now}
                             for d in names]})
-    params = api_params(ilert.url, rate_limit="0")
+    params = stored(ilert.url, rate_limit="0")
     run = cmk.run(bulk=[_ctx("web01", d, {}, MICROTIME=str(1795341600000000 + n)) for n, d in enumerate(names)],
                   bulk_parameters=params)
     assert run.returncode == 0 and len(ilert.alerts()) == 7, run.output
@@ -336,7 +367,7 @@ def _stale_five(cmk: FakeSite, ilert: Any, live: LivestatusStandIn) -> List[str]
     live.load({"hosts": [{"name": "web01", "state": 0, "last_state_change": now}],
                "services": [{"host_name": "web01", "description": d, "state": 2, "last_state_change": now}
                             for d in names]})
-    params = api_params(ilert.url, rate_limit="0")
+    params = stored(ilert.url, rate_limit="0")
     run = cmk.run(bulk=[_ctx("web01", d, {}, MICROTIME=str(1795341600000000 + n)) for n, d in enumerate(names)],
                   bulk_parameters=params)
     assert run.returncode == 0, run.output

@@ -130,7 +130,11 @@ def _prepared(ctx: NotificationContext, settings: Settings, event: Event, n: int
                     ctx.get("SERVICEDESC") if ctx.is_service else "")
     item = Prepared(identity, group_of(endpoint, event.alert_key), data, target, event.notes, enrich)
     if event.event_type == "ALERT":
-        item.route = ctx.parameters()
+        params, secrets = ctx.parameters(), settings.secrets()
+        kept = {name: value for name, value in params.items() if not any(s in value for s in secrets)}
+        if len(kept) < len(params):  # the rule holds a secret: keep the rest, and say so
+            kept[keyindex.SECRET_TYPED_IN] = "1"
+        item.route = kept
     return item
 
 

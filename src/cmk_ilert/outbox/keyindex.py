@@ -15,9 +15,11 @@ the file's modification time is the key's last ALERT or that RESOLVE, which
 
 ``"route"`` (written with the ALERT): the rule parameters (``PARAMETER_*``) the ALERT
 was prepared with, so that ``sync --reconcile`` can send a RESOLVE (or raise a missing
-ALERT) to the same alert source, through the same mapping. They hold the integration
-key the way the queue entry of that ALERT holds it (a password-store id, or the key
-typed into the rule) in this 0600 file; never printed (docs/sync.md, "Reconcile").
+ALERT) to the same alert source, through the same mapping. Only a rule that holds no
+secret itself (its API key in Checkmk's password store: the parameters name only the
+store id) is kept whole; of a rule with a key or proxy password typed in, the parameters
+holding it are left out and ``SECRET_TYPED_IN`` says so: a secret is kept on disk only while an event of it is queued
+(docs/delivery.md), never for the lifetime of an index entry (docs/sync.md, "Reconcile").
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from ..base.digest import sha256
 from ..base.fsutil import read_regular, replace_atomically
 
 INDEX_DIR = "index"
+#: The route of a rule holding a secret itself: not kept (see the module docstring).
+SECRET_TYPED_IN = "secret_typed_in"
 
 
 class Target(NamedTuple):

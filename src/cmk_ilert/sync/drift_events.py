@@ -25,10 +25,15 @@ from ..ilert.event import Comment
 from ..notify.identity import endpoint_fingerprint, group_of
 from ..notify.mapping import Ignored, alert_key, legacy_alert_key, map_notification
 from ..notify.prepare import Prepared, prepared
+from ..outbox.keyindex import SECRET_TYPED_IN
 from .livestate import Shown
 
 CREATOR = "cmk_ilert sync"
 API = "api"
+TYPED_IN = ("its rule has the API key (or a proxy password) typed in, not in Checkmk's password store: cmk_ilert "
+            "keeps such a secret only while an event is queued, so sync cannot reach that alert source")
+CHECKMK_TYPE = ("its alert source is of type Checkmk: iLert makes the alert keys there, so no event by cmk_ilert's "
+                "key reaches its alert")
 
 
 def context(site: str, shown: Shown, notification_type: str, params: Mapping[str, str]) -> NotificationContext:
@@ -64,6 +69,9 @@ class Routes:
     def settings(self, route: Mapping[str, str]) -> Union[Settings, str]:
         key = frozenset(route.items())
         found = self._cache.get(key)
+        if found is None and route.get(SECRET_TYPED_IN):  # the default source type is checkmk (params.py)
+            api = route.get("PARAMETER_ILERT_SOURCE_TYPE", "checkmk").strip().lower() == API
+            found = TYPED_IN if api else CHECKMK_TYPE
         if found is None:
             try:
                 found = parse_settings(route)
@@ -71,8 +79,7 @@ class Routes:
                 found = "the rule of its last ALERT cannot be used any more (%s)" % exc
             else:
                 if found.source_type != API:
-                    found = "its alert source is of type Checkmk: iLert makes the alert keys there, so no event " \
-                            "by cmk_ilert's key reaches its alert"
+                    found = CHECKMK_TYPE
             self._cache[key] = found
         return found
 

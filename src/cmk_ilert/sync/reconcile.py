@@ -36,7 +36,7 @@ from ..outbox import keyindex
 from ..outbox.entry import QUEUED
 from ..outbox.store import Outbox
 from . import reconcile_state
-from .drift_events import Routes, event, keys
+from .drift_events import CHECKMK_TYPE, Routes, event, keys
 from .livestate import Query, Shown, objects, problems, querier
 from .lookup import ObjectFinder
 from .options import Options
@@ -173,11 +173,14 @@ class Reconciler:
         wanted: List[Tuple[str, Shown, Dict[str, str]]] = []
         for since, key, shown, legacy in sorted(due, key=lambda d: (d[0], d[1])):
             route = keyindex.route(self.root, key) or keyindex.route(self.root, legacy)
+            unusable = "no ALERT of it went out by a rule with the outbox on this site (key index)"
             if route is not None:
                 settings = self.routes.settings(route)
+                if settings == CHECKMK_TYPE:
+                    continue  # iLert made the key of its alert: a key of ours cannot be compared
                 if isinstance(settings, str):
-                    continue  # Checkmk-type (iLert's keys cannot be compared) or an unusable rule
-                if {self.routes.group(settings, key), self.routes.group(settings, legacy)} & self.queued:
+                    unusable, route = settings, None
+                elif {self.routes.group(settings, key), self.routes.group(settings, legacy)} & self.queued:
                     continue  # on its way
             tag = "missing:%s:%d" % (key, int(since))
             if tag in self.done and not (self.opts.reconcile_raise and route is not None
@@ -194,9 +197,8 @@ class Reconciler:
                 self._record(tag, "reported", "sync: reconcile: %s: %s has no open alert in iLert; not raised "
                              "(--reconcile-raise raises it)" % (printable(key, MAX_ALERT_KEY), what))
             elif route is None:
-                self._record(tag, "reported", "sync: reconcile: %s: %s has no open alert in iLert; not raised: no "
-                             "ALERT of it went out by a rule with the outbox on this site (key index)"
-                             % (printable(key, MAX_ALERT_KEY), what))
+                self._record(tag, "reported", "sync: reconcile: %s: %s has no open alert in iLert; not raised: %s"
+                             % (printable(key, MAX_ALERT_KEY), what, unusable))
             else:
                 wanted.append((tag, shown, route))
         if not wanted:
