@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict, Mapping, NamedTuple, Optional
+from typing import Any, Dict, Mapping, NamedTuple, Optional, Tuple
 
 from ..base.digest import sha256
 from ..base.fsutil import read_regular, replace_atomically
@@ -124,10 +124,16 @@ def lookup(root: str, alert_key: str) -> Optional[Target]:
 def route(root: str, alert_key: str) -> Optional[Dict[str, str]]:
     """The rule parameters the last ALERT of ``alert_key`` was prepared with, or None
     (unknown key, an entry written before routes were kept, malformed)."""
+    return entry(root, alert_key)[1]
+
+
+def entry(root: str, alert_key: str) -> Tuple[Optional[Target], Optional[Dict[str, str]]]:
+    """The recorded object of ``alert_key`` and its route (each None if unknown), one read."""
     data = _read(root, alert_key)
-    if data is None or _target(data, alert_key) is None:
-        return None
+    target = None if data is None else _target(data, alert_key)
+    if data is None or target is None:
+        return None, None
     found = data.get("route")
     if not isinstance(found, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in found.items()):
-        return None
-    return found
+        return target, None
+    return target, found

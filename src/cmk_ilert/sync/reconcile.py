@@ -110,8 +110,7 @@ class Reconciler:
             key = alert.alert_key.casefold()
             if not key.startswith(self.prefix):
                 continue  # a Checkmk-type alert: iLert made its key (sync/objects.py)
-            target = keyindex.lookup(self.root, key)
-            route = keyindex.route(self.root, key)
+            target, route = keyindex.entry(self.root, key)
             if target is None or route is None or target.site.casefold() != self.site.casefold() or not target.host:
                 self._alone("stale:%d:noroute" % alert.id, _label(alert), "open in iLert; no record here of the rule "
                             "its ALERT went out by (key index): cannot resolve it, left alone")
