@@ -414,3 +414,20 @@ def test_random_kills_never_send_a_resolve_twice(cmk: FakeSite, ilert: Any, live
     assert _resolves(ilert) == {k: 1 for k in keys}, _resolves(ilert)
     assert all(a["status"] == "RESOLVED" for a in ilert.alerts())
     assert cmk.dead() == []
+
+
+def test_dry_run_queues_nothing(cmk: FakeSite, ilert: Any, live: LivestatusStandIn) -> None:
+    opened = open_alert(cmk, ilert, service("PROBLEM", stored(ilert.url)))
+    recovered(live, "web01", "CPU load")
+    run = sync(cmk, ilert, "--dry-run")
+    assert "sync: reconcile: alert %d %s: would resolve it: resolved by cmk_ilert sync" % (
+        opened["id"], opened["key"]) in run.output, run.output
+    assert cmk.queue() == [] and not (cmk.state_dir / "sync" / "reconcile.json").exists()
+    assert "1 stale alerts resolved" in sync(cmk, ilert).output  # the real run still does it
+
+
+def test_options_are_checked(cmk: FakeSite, ilert: Any) -> None:
+    for args in (["--reconcile-raise"], ["--reconcile", "--reconcile-max", "0"],
+                 ["--reconcile", "--reconcile-grace", "-1"]):
+        run = cmk.cli("sync", "--api-url", ilert.url, *args)
+        assert run.returncode == 2 and len(run.lines) == 1 and "Traceback" not in run.output, run.output
