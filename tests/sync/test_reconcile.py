@@ -431,3 +431,15 @@ def test_options_are_checked(cmk: FakeSite, ilert: Any) -> None:
                  ["--reconcile", "--reconcile-grace", "-1"]):
         run = cmk.cli("sync", "--api-url", ilert.url, *args)
         assert run.returncode == 2 and len(run.lines) == 1 and "Traceback" not in run.output, run.output
+
+
+def test_a_record_write_cut_by_a_kill_is_cleaned_up(cmk: FakeSite, ilert: Any, live: LivestatusStandIn) -> None:
+    folder = cmk.state_dir / "sync"
+    folder.mkdir(parents=True, exist_ok=True)
+    leftover = folder / ".reconcile.json.99999.tmp"
+    leftover.write_text('{"v": 1, "do')
+    (folder / "reconcile.json").write_text("not json")
+    run = sync(cmk, ilert)
+    assert "the reconcile record" in run.output and "unreadable; starting afresh" in run.output, run.output
+    assert not leftover.exists()
+    assert json.loads((folder / "reconcile.json").read_text())["last"]["resolved"] == 0

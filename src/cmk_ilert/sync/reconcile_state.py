@@ -17,7 +17,7 @@ import json
 import os
 from typing import Any, Dict, Tuple
 
-from ..base.fsutil import fsync_path, read_regular, replace_atomically
+from ..base.fsutil import fsync_path, read_regular, replace_atomically, unlink
 
 FOLDER = "sync"
 NAME = "reconcile.json"
@@ -31,7 +31,16 @@ def path_of(state_dir: str) -> str:
 
 
 def load(state_dir: str) -> Tuple[Dict[str, Dict[str, Any]], str]:
-    """(done, note): note is "" or why the file was not used."""
+    """(done, note): note is "" or why the file was not used. Temporary files of a run
+    killed mid-write are removed (the sync lock is held: nobody else writes here)."""
+    folder = os.path.join(state_dir, FOLDER)
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        names = []
+    for name in names:
+        if name.startswith("." + NAME + ".") and name.endswith(".tmp"):  # replace_atomically's names
+            unlink(os.path.join(folder, name))
     try:
         data = json.loads(read_regular(path_of(state_dir), MAX_FILE).decode("utf-8"))
     except FileNotFoundError:
