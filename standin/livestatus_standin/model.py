@@ -32,6 +32,9 @@ HOST_DEFAULTS: dict[str, Any] = {
     "address": "127.0.0.1",
     "state": 0,  # 0 UP, 1 DOWN, 2 UNREACHABLE
     "state_type": 1,  # 0 soft, 1 hard
+    # epoch of the last state change (TableHosts.cc/TableServices.cc "last_state_change"; icinga2
+    # lib/livestatus/hoststable.cpp, servicestable.cpp have it too): 0 = never changed
+    "last_state_change": 0,
     "has_been_checked": 1,
     "plugin_output": "",
     "acknowledged": 0,
@@ -47,6 +50,7 @@ SERVICE_DEFAULTS: dict[str, Any] = {
     "display_name": None,  # defaults to the description
     "state": 0,  # 0 OK, 1 WARN, 2 CRIT, 3 UNKNOWN
     "state_type": 1,
+    "last_state_change": 0,
     "has_been_checked": 1,
     "plugin_output": "",
     "acknowledged": 0,

@@ -19,7 +19,7 @@ import time
 from typing import Any, Dict, List, Mapping, Tuple
 
 from ..base.errors import EXIT_OK, EXIT_PERMANENT, EXIT_TEMPORARY
-from ..base.fsutil import errno_name, unlink, write_new
+from ..base.fsutil import errno_name, read_regular, unlink, write_new
 from ..base.output import Printer
 from ..base.text import local_time
 from ..checkmk.paths import state_dir
@@ -94,6 +94,7 @@ def collect(outbox: Outbox, now: float, printer: Printer) -> Dict[str, Any]:
                   for r in outbox.superseded_since(now - SUPERSEDED_WINDOW)]
     return {"directory": outbox.root, "exists": True, "keys": keys, "paused": paused, "dead": dead,
             "superseded": superseded, "writable": _writable(outbox), "reserve": outbox.has_reserve(),
+            "reconcile": reconcile_counts(outbox.root, now),
             "sent_recently": _sent_recently(outbox),
             "pending": sum(k["pending"] for k in keys),
             "oldest_age": max((k["oldest_age"] for k in keys), default=0.0)}
@@ -245,9 +246,39 @@ def run_status(environ: Mapping[str, str], printer: Printer, warn: float, crit: 
         for r in shown:
             printer.raw("  - %s [%s], %s ago: %s" % (r["alert_key"], r["endpoint"], _age(r["ago"]),
                                                     " ".join(str(e) for e in r["events"] or [])))
+    r = info["reconcile"]
+    if r:
+        printer.raw("  sync --reconcile: last run resolved %d stale, reported %d missing (%d raised), %d left for "
+                    "the next runs, %d left alone (%s ago)" % (r["resolved"], r["reported"], r["raised"], r["left"],
+                                                               r["alone"], _age(r["ago"])))
     if info["pending"]:
         printer.raw("  deliver now: python3 -m cmk_ilert flush --now")
     return code
+
+
+#: What the last ``sync --reconcile`` run did: ``sync/reconcile_state.py`` writes it (read
+#: here without loading ``sync``: ``status`` runs from the local check).
+RECONCILE_FILE = ("sync", "reconcile.json")
+RECONCILE_COUNTS = ("resolved", "raised", "reported", "left", "alone")
+
+
+def reconcile_counts(root: str, now: float) -> Any:
+    """The counts of the last reconciling sync run, or None (never, unreadable, odd)."""
+    try:
+        data = json.loads(read_regular(os.path.join(root, *RECONCILE_FILE), 4 << 20).decode("utf-8"))
+    except (OSError, ValueError):
+        return None
+    last = data.get("last") if isinstance(data, dict) else None
+    if not isinstance(last, dict):
+        return None
+    out: Dict[str, Any] = {}
+    for name in RECONCILE_COUNTS:
+        value = last.get(name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            return None
+        out[name] = value
+    out["ago"] = _seconds(now - _number(last.get("t"), now))
+    return out
 
 
 def _missing(outbox: Outbox, printer: Printer, local_check: bool, as_json: bool) -> int:

@@ -26,7 +26,7 @@ from .mapping import Ignored, legacy_alert_key, map_notification
 class Prepared:
     """One event ready to be queued: outbox data plus its names."""
 
-    __slots__ = ("identity", "group", "data", "label", "target", "notes", "enrich")
+    __slots__ = ("identity", "group", "data", "label", "target", "notes", "enrich", "route")
 
     def __init__(self, identity: str, group: str, data: Dict[str, Any], target: Target,
                  notes: Tuple[str, ...] = (),
@@ -40,6 +40,8 @@ class Prepared:
         self.notes = notes
         #: inventory facts still to be added (``inventory_facts``): after the event is durable
         self.enrich = enrich
+        #: the rule parameters, kept in the key index with an ALERT (``sync --reconcile``)
+        self.route: Optional[Dict[str, str]] = None
 
 
 def prepare(ctx: NotificationContext, settings: Settings, n: int,
@@ -71,6 +73,12 @@ def upgraded_key(ctx: NotificationContext, key: str, endpoint: str, root: str) -
     if os.path.lexists(os.path.join(root, "sent", group_of(endpoint, legacy) + ".closed")):
         return key
     return legacy
+
+
+def prepared(ctx: NotificationContext, settings: Settings, event: Event, root: str = "") -> Prepared:
+    """One event that did not come from a notification (``sync --reconcile`` makes it from
+    Livestatus' answer) prepared like every other: same key, entry, identity and group."""
+    return _prepared(ctx, settings, event, 0, 0, root)
 
 
 def _prepared(ctx: NotificationContext, settings: Settings, event: Event, n: int, part: int,
@@ -120,7 +128,14 @@ def _prepared(ctx: NotificationContext, settings: Settings, event: Event, n: int
         identity = sha256(("%s/%d" % (identity, part)).encode()).hexdigest()[:32]
     target = Target(event.alert_key, ctx.get("OMD_SITE"), ctx.get("HOSTNAME"),
                     ctx.get("SERVICEDESC") if ctx.is_service else "")
-    return Prepared(identity, group_of(endpoint, event.alert_key), data, target, event.notes, enrich)
+    item = Prepared(identity, group_of(endpoint, event.alert_key), data, target, event.notes, enrich)
+    if event.event_type == "ALERT":
+        params, secrets = ctx.parameters(), settings.secrets()
+        kept = {name: value for name, value in params.items() if not any(s in value for s in secrets)}
+        if len(kept) < len(params):  # the rule holds a secret: keep the rest, and say so
+            kept[keyindex.SECRET_TYPED_IN] = "1"
+        item.route = kept
+    return item
 
 
 def microtime(ctx: NotificationContext, default: int) -> int:

@@ -123,7 +123,7 @@ def run_notify(
         _record_config_errors(outbox, run.config_errors, printer)
     for item in run.with_outbox:
         if item.data["event_type"] == "ALERT" and not unusable:
-            remember(root, item.target)  # for `sync`: alert key -> host/service
+            remember(root, item.target, item.route)  # for `sync`: alert key -> host/service, its rule
 
     deliverer = _LazyDeliverer(environ, password_lookup, run.keys)
     enrichment = Enrichment(environ.get("OMD_ROOT", ""))

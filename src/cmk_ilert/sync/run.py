@@ -51,6 +51,7 @@ from .comments import CommentMirror
 from .lookup import ObjectFinder
 from .objects import CheckmkSources
 from .options import Options
+from .reconcile import reconcile
 from .reopen import Reopen
 
 #: The first run (and every run after it) never looks further back than this before it.
@@ -166,6 +167,8 @@ class Run:
             self.mirror.transition(alert)
         self.reopen.run(mine_open)  # sync's acknowledgement of an alert pending again (reopen.py)
         self.comments.run(mine_open)  # responders' comments (comments.py)
+        if opts.reconcile:  # drift between iLert and Checkmk (reconcile.py)
+            reconcile(opts, self.site, self.root, self.finder, self.printer, mine_open, fresh)
         return complete
 
     def listing(self, name: str, states: Tuple[str, ...], since: float) -> Tuple[List[RemoteAlert], bool, bool]:
