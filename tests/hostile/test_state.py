@@ -10,6 +10,7 @@ every run an internal error, and a symlink swapped in for a rate file had its ta
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import shutil
@@ -23,6 +24,7 @@ import pytest
 from ilert_standin import StandIn
 from tests.hostile.conftest import (
     as_user,
+    code_root,
     event_types,
     group_and_identity,
     load,
@@ -277,15 +279,28 @@ def nobody_site(standin):
     """A fake site owned by an ordinary user (nobody), outside pytest's root-only temp tree."""
     if os.geteuid() != 0:
         pytest.skip("needs root to run a process as another user")
-    import requests
 
     base = tempfile.mkdtemp(prefix="cmk_ilert_hostile_")
     os.chmod(base, 0o711)
     try:
         site = make_site(Path(base) / "site")
-        # The runtime Python of the tests may live where only root can go: take a system
-        # interpreter and this environment's packages (requests and its dependencies).
-        site.lib_dirs.append(Path(requests.__file__).resolve().parents[1])
+        # The runtime Python of the tests may live where only root can go (a checkout in a 0700
+        # folder): take a system interpreter and a copy of this environment's requests and its
+        # dependencies where the site user can read them.
+        lib = Path(base) / "pylib"
+        for name in ("requests", "urllib3", "idna", "certifi", "charset_normalizer", "chardet"):
+            try:
+                module = importlib.import_module(name)
+            except ImportError:
+                continue
+            shutil.copytree(Path(str(module.__file__)).resolve().parent, lib / name,
+                            ignore=shutil.ignore_patterns("__pycache__"))
+        site.lib_dirs.append(lib)
+        # and the code under test likewise (the checkout may be where the site user cannot go)
+        code = code_root()
+        shutil.copytree(code / "src" / "cmk_ilert", lib / "cmk_ilert", ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copy(code / "notifications" / "cmk_ilert", Path(base) / "notify")
+        site.script, site.use_repo_src = Path(base) / "notify", False
         for path in [site.root, *site.root.rglob("*")]:
             os.chown(path, NOBODY, NOBODY)
         probe = subprocess.run([SYSTEM_PYTHON, "-c", "import requests"], env=site.environment(),
