@@ -219,3 +219,23 @@ def test_docs_say_what_is_assumed() -> None:
     text = (Path(__file__).resolve().parents[2] / "docs" / "sync.md").read_text(encoding="utf-8")
     assert "## Alert sources of type Checkmk" in text
     assert "assumed" in text and "--alert-source" in text
+
+
+def test_a_responder_comment_reaches_the_object_of_a_checkmk_type_alert(cmk: FakeSite, ilert: Any,
+                                                                       live: LivestatusStandIn) -> None:
+    """Comment mirroring (sync/comments.py) finds the object of an alert iLert keyed, with its
+    exact odd names, as acknowledgements do; once."""
+    opened = open_checkmk(cmk, ilert, service("PROBLEM", checkmk_params(ilert.url), HOSTNAME=ODD_HOST,
+                                              SERVICEDESC=ODD_SERVICE))
+    ilert.comment_alert(opened["id"], "Jane Doe", "Looking at the log rotation")
+    run = sync(cmk, ilert, "--alert-source", source_id(ilert))
+    assert run.returncode == 0, run.output
+    adds = [c for c in commands(live) if c["name"].startswith("ADD_")]
+    assert len(adds) == 1, (adds, run.output)
+    assert adds[0]["name"] == "ADD_SVC_COMMENT" and adds[0]["args"][:2] == [ODD_HOST, ODD_SERVICE], adds
+    assert adds[0]["args"][3] == "iLert: Jane Doe"
+    assert adds[0]["args"][4].startswith("iLert comment by Jane Doe: Looking at the log rotation (iLert alert %d"
+                                         % opened["id"]), adds
+    again = sync(cmk, ilert, "--alert-source", source_id(ilert))
+    assert again.returncode == 0, again.output
+    assert len([c for c in commands(live) if c["name"].startswith("ADD_")]) == 1
