@@ -220,13 +220,7 @@ def parse_list_query(query: str) -> ListQuery:
         raise _invalid(f"states: '{bad[0]}' is not one of {', '.join(STATES)}")
     sources = frozenset(_integer(v, "sources") for v in values.get("sources", ()))
     policies = frozenset(_integer(v, "policies") for v in values.get("policies", ()))
-    start_text, count_text = _single(values, "start-index"), _single(values, "max-results")
-    start = 0 if start_text is None else _integer(start_text, "start-index")
-    count = DEFAULT_RESULTS if count_text is None else _integer(count_text, "max-results")
-    if start < 0:
-        raise _invalid("'start-index' must be >= 0")
-    if not 1 <= count <= MAX_RESULTS:
-        raise _invalid(f"'max-results' must be 1..{MAX_RESULTS}")
+    start, count = _paging(values)
     since_text, until_text = _single(values, "from"), _single(values, "until")
     return ListQuery(
         states=states,
@@ -403,11 +397,8 @@ def public_log_entry(
     return body
 
 
-def log_entries(state: State, alert_id: str, query: str) -> Reply:
-    values = _pairs(query, LOG_PARAMS)
-    lang = _single(values, "lang")
-    if lang is not None and lang not in LOG_LANGS:
-        raise _invalid(f"lang: '{lang}' is not one of {', '.join(LOG_LANGS)}")
+def _paging(values: dict[str, list[str]]) -> tuple[int, int]:
+    """``start-index`` and ``max-results`` of a listing, checked as the alert listings are."""
     start_text, count_text = _single(values, "start-index"), _single(values, "max-results")
     start = 0 if start_text is None else _integer(start_text, "start-index")
     count = DEFAULT_RESULTS if count_text is None else _integer(count_text, "max-results")
@@ -415,6 +406,15 @@ def log_entries(state: State, alert_id: str, query: str) -> Reply:
         raise _invalid("'start-index' must be >= 0")
     if not 1 <= count <= MAX_RESULTS:
         raise _invalid(f"'max-results' must be 1..{MAX_RESULTS}")
+    return start, count
+
+
+def log_entries(state: State, alert_id: str, query: str) -> Reply:
+    values = _pairs(query, LOG_PARAMS)
+    lang = _single(values, "lang")
+    if lang is not None and lang not in LOG_LANGS:
+        raise _invalid(f"lang: '{lang}' is not one of {', '.join(LOG_LANGS)}")
+    start, count = _paging(values)
     include = _includes(values, ("vars",))
     groups = frozenset(values.get("filter-types", ()))
     bad = sorted(groups - set(LOG_FILTER_TYPES))

@@ -327,15 +327,9 @@ def test_names_with_double_spaces_tabs_and_unicode(cmk: FakeSite, ilert: Any, li
 
 def test_a_storm_is_reconciled_over_several_runs_oldest_first(cmk: FakeSite, ilert: Any,
                                                               live: LivestatusStandIn) -> None:
-    now = int(time.time())
     names = ["Check %02d" % n for n in range(7)]
-    live.load({"hosts": [{"name": "web01", "state": 0, "last_state_change": now}],
-               "services": [{"host_name": "web01", "description": d, "state": 2, "last_state_change": now}
-                            for d in names]})
-    params = stored(ilert.url, rate_limit="0")
-    run = cmk.run(bulk=[_ctx("web01", d, {}, MICROTIME=str(1795341600000000 + n)) for n, d in enumerate(names)],
-                  bulk_parameters=params)
-    assert run.returncode == 0 and len(ilert.alerts()) == 7, run.output
+    _open_problems(cmk, ilert, live, names)
+    assert len(ilert.alerts()) == 7
     # recovered long ago, in an order unlike their names and alert ids: the oldest first
     ages = {d: HOUR * (1 + (n * 3) % 7) for n, d in enumerate(names)}
     for d, age in ages.items():
@@ -361,16 +355,20 @@ def _resolves(ilert: Any) -> Dict[str, int]:
     return out
 
 
-def _stale_five(cmk: FakeSite, ilert: Any, live: LivestatusStandIn) -> List[str]:
+def _open_problems(cmk: FakeSite, ilert: Any, live: LivestatusStandIn, names: List[str]) -> None:
+    """Services of web01 CRIT in Checkmk, each with an ALERT delivered by one bulk call."""
     now = int(time.time())
-    names = ["Svc %d" % n for n in range(5)]
     live.load({"hosts": [{"name": "web01", "state": 0, "last_state_change": now}],
                "services": [{"host_name": "web01", "description": d, "state": 2, "last_state_change": now}
                             for d in names]})
-    params = stored(ilert.url, rate_limit="0")
     run = cmk.run(bulk=[_ctx("web01", d, {}, MICROTIME=str(1795341600000000 + n)) for n, d in enumerate(names)],
-                  bulk_parameters=params)
+                  bulk_parameters=stored(ilert.url, rate_limit="0"))
     assert run.returncode == 0, run.output
+
+
+def _stale_five(cmk: FakeSite, ilert: Any, live: LivestatusStandIn) -> List[str]:
+    names = ["Svc %d" % n for n in range(5)]
+    _open_problems(cmk, ilert, live, names)
     for d in names:
         recovered(live, "web01", d)
     return [a["key"] for a in ilert.alerts()]

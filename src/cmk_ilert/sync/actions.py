@@ -15,12 +15,11 @@ from typing import Any, Callable, List, Optional
 
 from ..base.output import Printer
 from ..base.text import printable
-from ..checkmk import livestatus
 from ..ilert.alerts import RemoteAlert
-from ..notify.mapping import MAX_ALERT_KEY
 from ..outbox import links as alertlinks
 from . import state as sync_state
-from .guarded import confirmed, settled, target
+from .guarded import Writer, settled
+from .guarded import label as alert_label
 from .lookup import ObjectFinder, describe
 from .objects import CheckmkSources
 from .options import Options
@@ -37,17 +36,12 @@ class Counts:
         self.skipped = 0
 
 
-class Mirror:
+class Mirror(Writer):
     """Applies transitions to Checkmk, each at most once (``state.done``, ``state.intent``)."""
 
     def __init__(self, opts: Options, state: sync_state.SyncState, finder: ObjectFinder, printer: Printer,
                  save: Callable[[], None], checkmk: Optional[CheckmkSources] = None) -> None:
-        self.opts = opts
-        self.state = state
-        self.finder = finder
-        self.printer = printer
-        self.save = save
-        self.checkmk = checkmk
+        super().__init__(opts, state, finder, printer, save, checkmk)
         self.counts = Counts()
         #: an intent of an earlier run could not be settled in time
         self.unsettled = False
@@ -58,7 +52,7 @@ class Mirror:
         tkey = "%d:%s" % (alert.id, alert.status)
         if tkey in self.state.done:
             return
-        label = "alert %d %s" % (alert.id, printable(alert.alert_key, MAX_ALERT_KEY))
+        label = alert_label(alert)
         if alert.by_type == "SOURCE":
             self.finish(tkey, "caused by an event from Checkmk", label, quietly=True)
             return
@@ -103,15 +97,11 @@ class Mirror:
             args = [1, self.author(alert), "Resolved in iLert by %s (%s). Checkmk still shows the problem." % (
                 alert.by or "a responder", self.reference(alert))]
             done, verb = "commented", "comment"
-        names = target(found)
         if self.opts.dry_run:
             self.printer.line("sync: %s: would %s %s (%s in iLert%s)" % (
                 label, verb, what, alert.status.lower(), _by(alert)))
             return None
-        self.state.intent[tkey] = {"t": time.time(), "r": verb}
-        self.save()
-        livestatus.command(self.finder.socket, name, args, self.finder.live_deadline(), self.finder.clock, names=names)
-        if not confirmed(self.finder, found, lambda now: now.acknowledged if alert.status == ACCEPTED
+        if not self.send(tkey, verb, found, name, args, lambda now: now.acknowledged if alert.status == ACCEPTED
                          else any(marker.search(text) for text in now.comments)):
             # the intent stays: the next run asks again before it sends anything (once per run)
             self.unconfirmed = True

@@ -28,10 +28,8 @@ from typing import Dict, List, Optional
 
 from ..base.output import Printer
 from ..base.text import bound, printable
-from ..checkmk import livestatus
 from ..ilert.alerts import PAGE, ApiError, Client, OutOfBudget, RemoteAlert
 from ..ilert.logentries import USER_COMMENT, LogEntry, parse
-from ..notify.mapping import MAX_ALERT_KEY
 from . import guarded
 from . import state as sync_state
 from .lookup import LiveObject, ObjectFinder, describe
@@ -48,18 +46,13 @@ MAX_COMMENT = 1000
 _OURS = re.compile(r"\biLert alert \d+\b")
 
 
-class CommentMirror:
+class CommentMirror(guarded.Writer):
     """One run's pass over the open alerts' log entries (``run``)."""
 
     def __init__(self, opts: Options, state: sync_state.SyncState, finder: ObjectFinder, client: Client,
                  printer: Printer, save: "guarded.Save", checkmk: Optional[CheckmkSources] = None) -> None:
-        self.opts = opts
-        self.state = state
-        self.finder = finder
+        super().__init__(opts, state, finder, printer, save, checkmk)
         self.client = client
-        self.printer = printer
-        self.save = save
-        self.checkmk = checkmk
         self.added = 0
         self.echoes = 0
         #: an answer could not be read, or a command is not known to have taken effect yet
@@ -130,7 +123,7 @@ class CommentMirror:
         """The comment is on the object (now or already); False when that is not known yet."""
         tkey = "%d:comment:%d" % (alert.id, entry.id)
         marker = re.compile(r"\(iLert alert %d, log entry %d\)" % (alert.id, entry.id))
-        label = "alert %d %s" % (alert.id, printable(alert.alert_key, MAX_ALERT_KEY))
+        label = guarded.label(alert)
         what = describe(found)
         intent = self.state.intent.get(tkey)
         if intent is not None and not self.opts.dry_run:
@@ -153,11 +146,8 @@ class CommentMirror:
             self.printer.line("sync: %s: would add iLert comment %d to %s" % (label, entry.id, what))
             return True
         name = "ADD_SVC_COMMENT" if found.service else "ADD_HOST_COMMENT"
-        self.state.intent[tkey] = {"t": time.time(), "r": "comment"}
-        self.save()
-        livestatus.command(self.finder.socket, name, [1, "iLert: " + author if author else "iLert", text],
-                           self.finder.live_deadline(), self.finder.clock, names=guarded.target(found))
-        if not guarded.confirmed(self.finder, found, lambda o: any(marker.search(t) for t in o.comments)):
+        if not self.send(tkey, "comment", found, name, [1, "iLert: " + author if author else "iLert", text],
+                         lambda o: any(marker.search(t) for t in o.comments)):
             self.trouble = True
             self.printer.line("sync: %s: sent the command to add iLert comment %d to %s, not confirmed: Livestatus "
                               "does not show it; the next run checks again" % (label, entry.id, what))

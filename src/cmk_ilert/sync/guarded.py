@@ -3,6 +3,7 @@
 an intent is recorded before the command; a run that finds an intent of an earlier run
 waits until the core has surely applied it (INTENT_GRACE) before it asks the object's state;
 after the command the object is asked again until the effect shows (CONFIRM_PAUSES).
+``Writer`` is what those actions share: the run's options, state and finder, and ``send``.
 """
 
 from __future__ import annotations
@@ -10,9 +11,15 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, List, Mapping, Optional, Union
 
+from ..base.output import Printer
+from ..base.text import printable
+from ..checkmk import livestatus
 from ..ilert.alerts import RemoteAlert
+from ..notify.mapping import MAX_ALERT_KEY
+from . import state as sync_state
 from .lookup import LiveObject, ObjectFinder, Wanted
 from .objects import CheckmkSources
+from .options import Options
 
 #: How long Livestatus may take to apply a command: an intent younger than this is waited out
 #: before the object's state is asked (asking right after a crash could show the old state).
@@ -23,6 +30,36 @@ CONFIRM_PAUSES = (0.05, 0.1, 0.2, 0.4, 0.75, 1.5)
 
 #: Makes the sync state durable (Run._save).
 Save = Callable[[], None]
+
+
+class Writer:
+    """The run's options, state, object finder, printer and ``save`` (Run._save), as every
+    action writing to Checkmk uses them; ``send`` is their one guarded write."""
+
+    def __init__(self, opts: Options, state: sync_state.SyncState, finder: ObjectFinder, printer: Printer,
+                 save: Save, checkmk: Optional[CheckmkSources] = None) -> None:
+        self.opts = opts
+        self.state = state
+        self.finder = finder
+        self.printer = printer
+        self.save = save
+        self.checkmk = checkmk
+
+    def send(self, tkey: str, verb: str, found: LiveObject, name: str, args: List[Any],
+             shows: Callable[[LiveObject], bool]) -> bool:
+        """Record the intent ``tkey`` durably, send ``name`` to ``found`` and ask again until
+        ``shows``; False when it does not show in time (the intent stays: the next run asks the
+        object first)."""
+        self.state.intent[tkey] = {"t": time.time(), "r": verb}
+        self.save()
+        livestatus.command(self.finder.socket, name, args, self.finder.live_deadline(), self.finder.clock,
+                           names=target(found))
+        return confirmed(self.finder, found, shows)
+
+
+def label(alert: RemoteAlert) -> str:
+    """An alert in a line of output: its id and its key, cleaned and bounded."""
+    return "alert %d %s" % (alert.id, printable(alert.alert_key, MAX_ALERT_KEY))
 
 
 def settled(intent: Mapping[str, Any], finder: ObjectFinder) -> bool:

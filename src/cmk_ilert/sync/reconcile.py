@@ -37,6 +37,7 @@ from ..outbox.entry import QUEUED
 from ..outbox.store import Outbox
 from . import reconcile_state
 from .drift_events import CHECKMK_TYPE, Routes, event, keys
+from .guarded import label
 from .livestate import Query, Shown, objects, problems, querier
 from .lookup import ObjectFinder
 from .options import Options
@@ -112,7 +113,7 @@ class Reconciler:
                 continue  # a Checkmk-type alert: iLert made its key (sync/objects.py)
             target, route = keyindex.entry(self.root, key)
             if target is None or route is None or target.site.casefold() != self.site.casefold() or not target.host:
-                self._alone("stale:%d:noroute" % alert.id, _label(alert), "open in iLert; no record here of the rule "
+                self._alone("stale:%d:noroute" % alert.id, label(alert), "open in iLert; no record here of the rule "
                             "its ALERT went out by (key index): cannot resolve it, left alone")
                 continue
             routed.append((alert, target, route))
@@ -121,7 +122,7 @@ class Reconciler:
         for alert, target, route in routed:
             found = shown.get((target.host, target.service))
             if found is None:
-                self._alone("stale:%d:unknown" % alert.id, _label(alert), "open in iLert, but Checkmk does not know "
+                self._alone("stale:%d:unknown" % alert.id, label(alert), "open in iLert, but Checkmk does not know "
                             "%s: left alone" % _what(target.host, target.service))
                 continue
             if found.state != 0 or not found.hard or found.since <= 0 \
@@ -134,7 +135,7 @@ class Reconciler:
                 continue
             settings = self.routes.settings(route)
             if isinstance(settings, str):
-                self._alone(tag, _label(alert), "cannot resolve it: " + settings)
+                self._alone(tag, label(alert), "cannot resolve it: " + settings)
                 continue
             if self.routes.group(settings, alert.alert_key.casefold()) in self.queued:
                 continue  # the outbox has events of the key: they decide
@@ -146,13 +147,13 @@ class Reconciler:
                 self.opts.reconcile_grace // 60)
             item = event(self.site, found, settings, route, "RESOLVE", why, self.root)
             if isinstance(item, str):
-                self._alone(tag, _label(alert), "cannot resolve it: " + item)
+                self._alone(tag, label(alert), "cannot resolve it: " + item)
                 continue
             if item.data["alert_key"] != alert.alert_key.casefold():
-                self._alone(tag, _label(alert), "cannot resolve it: the rule now makes the key %s"
+                self._alone(tag, label(alert), "cannot resolve it: the rule now makes the key %s"
                             % printable(item.data["alert_key"], MAX_ALERT_KEY))
                 continue
-            if self._queue(item, tag, _label(alert), why):
+            if self._queue(item, tag, label(alert), why):
                 self.counts.resolved += 1
 
     def missing(self, open_alerts: List[RemoteAlert]) -> None:
@@ -271,10 +272,6 @@ class Reconciler:
         self.printer.line("sync: reconcile: %d stale alerts resolved, %d missing reported (%d raised), %d left for "
                           "the next runs, %d left alone%s" % (c.resolved, c.reported, c.raised, c.left, c.alone,
                                                               ", dry run: nothing queued" if self.opts.dry_run else ""))
-
-
-def _label(alert: RemoteAlert) -> str:
-    return "alert %d %s" % (alert.id, printable(alert.alert_key, MAX_ALERT_KEY))
 
 
 def _what(host: str, service: str) -> str:

@@ -17,14 +17,11 @@ waits out INTENT_GRACE and finds the object no longer acknowledged (nothing to d
 from __future__ import annotations
 
 import re
-import time
 from typing import Any, List, Optional
 
 from ..base.output import Printer
-from ..base.text import printable
 from ..checkmk import livestatus
 from ..ilert.alerts import RemoteAlert
-from ..notify.mapping import MAX_ALERT_KEY
 from . import guarded
 from . import state as sync_state
 from .lookup import LiveObject, ObjectFinder, describe
@@ -35,17 +32,12 @@ from .options import Options
 ACK_ENTRY = 4
 
 
-class Reopen:
+class Reopen(guarded.Writer):
     """Removes sync's own acknowledgement of alerts that are pending again (``run``)."""
 
     def __init__(self, opts: Options, state: sync_state.SyncState, finder: ObjectFinder, printer: Printer,
                  save: guarded.Save, checkmk: Optional[CheckmkSources] = None) -> None:
-        self.opts = opts
-        self.state = state
-        self.finder = finder
-        self.printer = printer
-        self.save = save
-        self.checkmk = checkmk
+        super().__init__(opts, state, finder, printer, save, checkmk)
         self.removed = 0
         self.trouble = False
 
@@ -57,7 +49,7 @@ class Reopen:
 
     def alert(self, alert: RemoteAlert) -> None:
         tkey, trigger = "%d:PENDING" % alert.id, "%d:ACCEPTED" % alert.id
-        label = "alert %d %s" % (alert.id, printable(alert.alert_key, MAX_ALERT_KEY))
+        label = guarded.label(alert)
         intent = self.state.intent.get(tkey)
         if intent is not None and not self.opts.dry_run and not guarded.settled(intent, self.finder):
             self.printer.line("sync: %s: an earlier run was stopped while removing an acknowledgement; the next run "
@@ -78,11 +70,7 @@ class Reopen:
                               % (label, what))
             return None
         name = "REMOVE_SVC_ACKNOWLEDGEMENT" if found.service else "REMOVE_HOST_ACKNOWLEDGEMENT"
-        self.state.intent[tkey] = {"t": time.time(), "r": "unacknowledge"}
-        self.save()
-        livestatus.command(self.finder.socket, name, [], self.finder.live_deadline(), self.finder.clock,
-                           names=guarded.target(found))
-        if not guarded.confirmed(self.finder, found, lambda o: not o.acknowledged):
+        if not self.send(tkey, "unacknowledge", found, name, [], lambda o: not o.acknowledged):
             self.trouble = True
             self.printer.line("sync: %s: sent the command to remove the acknowledgement of %s, not confirmed: "
                               "Livestatus still shows it; the next run checks again" % (label, what))

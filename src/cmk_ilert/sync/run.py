@@ -82,10 +82,6 @@ class Run:
         socket = os.path.join(omd_root, *livestatus.SOCKET)
         self.finder = ObjectFinder(root, site, self.prefix, socket, deadline, clock)
         self.checkmk = CheckmkSources(opts.sources, site)  # alerts of Checkmk-type sources (objects.py)
-        self.mirror = Mirror(opts, self.state, self.finder, printer, self._save, checkmk=self.checkmk)
-        self.reopen = Reopen(opts, self.state, self.finder, printer, self._save, checkmk=self.checkmk)
-        self.comments = CommentMirror(opts, self.state, self.finder, self.client, printer, self._save,
-                                      checkmk=self.checkmk)
         self.now = time.time()
         #: ``until`` of the RESOLVED listing that completed (``last`` of the next run)
         self.resolved_until = self.now
@@ -96,7 +92,12 @@ class Run:
         state, note = sync_state.load(self.root)
         if note:
             self.printer.line("sync: " + note)
-        self.state = self.mirror.state = self.reopen.state = self.comments.state = state
+        self.state = state
+        # what writes to Checkmk, on the state just loaded
+        self.mirror = Mirror(self.opts, state, self.finder, self.printer, self._save, checkmk=self.checkmk)
+        self.reopen = Reopen(self.opts, state, self.finder, self.printer, self._save, checkmk=self.checkmk)
+        self.comments = CommentMirror(self.opts, state, self.finder, self.client, self.printer, self._save,
+                                      checkmk=self.checkmk)
         self.client.stamps = state.requests  # the request budget holds across runs
         if not self.opts.dry_run:
             sync_state.clean_temporaries(self.root)
